@@ -1,0 +1,4 @@
+#include "hms/control.hpp"
+namespace hms {
+const char* to_string(JsonError) noexcept { return "TODO"; }
+}
