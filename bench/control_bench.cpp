@@ -1,0 +1,1 @@
+// BM_ParseHandshake, BM_ParseServiceList: see control parser.
