@@ -1,0 +1,213 @@
+// hms/connection.hpp: one socket on a reactor, framed.
+//
+// A Connection turns received bytes into frame views and queues frames for
+// sending. It belongs to its reactor and is used on that reactor's thread
+// only. It is freed by the reactor after its close completes and after
+// ConnectionHandler::on_close() has run; a handler must not touch it after
+// that call.
+//
+// ### Receive path and view lifetime
+// on_frame() gets a FrameView pointing into a receive buffer (or, for a frame
+// that straddled two buffers, into a heap block it was assembled in once) and
+// a BufRef to that storage. The view is valid during the call; to keep the
+// bytes longer (e.g. to relay the frame), keep a copy of the BufRef: the
+// bytes then stay valid until that BufRef is dropped.
+//
+// ### Send path
+// Generated frames are written into a per-connection scratch block
+// (reserve/commit); relayed frames are queued by reference (send_ref), never
+// copied, unless the reactor's receive pool is running low (then they are
+// copied once, so a slow reader cannot pin the ring). At most one send is in
+// flight per socket; queued frames are gathered into one sendmsg.
+//
+// ### Output limits
+// The queue has a hard limit and a timed soft limit (as Redis' client output
+// buffer limits): past the hard limit, or above the soft limit for longer
+// than soft_seconds, the connection is closed with reason
+// "output limit exceeded" and the reactor's slow_disconnects counts it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "hms/buffer.hpp"
+#include "hms/frame.hpp"
+#include "hms/http.hpp"
+
+namespace hms {
+
+class Connection;
+class ReactorImpl;
+
+struct OutputLimits {
+  std::size_t hard = 32u << 20;                     // 0: none
+  std::size_t soft = 8u << 20;                      // 0: none
+  std::chrono::seconds soft_seconds{60};
+};
+
+struct ConnectionOptions {
+  DecodeLimits decode;
+  OutputLimits limits;
+};
+
+struct ListenOptions {
+  ConnectionOptions conn;
+  int backlog = 4096;
+  bool allow_raw = true;   // frames from the first byte, without CONNECT
+  // Body of the answer to `GET /` (the reference says "hms-terminal 1.x\n").
+  std::string banner = "hms\n";
+};
+
+struct ConnectOptions {
+  ConnectionOptions conn;
+  bool upgrade = true;            // send the HTTP CONNECT head first
+  std::string origin;             // `origin:` header (docks send their id)
+  std::string path = "/";
+};
+
+enum class CloseReason : std::uint8_t {
+  peer_closed,       // orderly EOF from the peer
+  io_error,          // recv/send failed (errno in CloseInfo)
+  protocol_error,    // bytes that are not frames (DecodeError in CloseInfo)
+  http_error,        // bad HTTP head
+  output_limit,      // slow reader
+  local,             // close() / abort() called here
+  shutdown,          // reactor stopping
+};
+const char* to_string(CloseReason r) noexcept;
+
+struct CloseInfo {
+  CloseReason reason = CloseReason::local;
+  int error = 0;                        // errno for io_error
+  DecodeError decode = DecodeError::none;
+  std::string message;                  // human-readable, for logs
+};
+
+// A plain HTTP request (not CONNECT) on a listening port.
+struct HttpRequest {
+  RequestHead head;
+};
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain";
+  std::string body;
+};
+
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  // A complete frame. `storage` keeps the viewed bytes alive if copied.
+  virtual void on_frame(Connection& c, const FrameView& f, const BufRef& storage) = 0;
+  // The connection is gone; pending output was flushed if it could be. The
+  // Connection is freed right after this returns.
+  virtual void on_close(Connection& c, const CloseInfo& info) = 0;
+  // Output queue fell below the low mark after being above it.
+  virtual void on_drain(Connection&) {}
+  // The CONNECT upgrade completed (server side: head received and 101 sent;
+  // client side: 101 received). Raw connections never call it.
+  virtual void on_upgrade(Connection&, const RequestHead*) {}
+  // A non-CONNECT HTTP request on a listening port. The response is sent and
+  // the connection closed. The default answers GET / with the banner.
+  virtual HttpResponse on_http(Connection& c, const HttpRequest& req);
+};
+
+class Connection {
+ public:
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  void set_handler(ConnectionHandler* h) noexcept { handler_ = h; }
+  ConnectionHandler* handler() const noexcept { return handler_; }
+
+  // ---- Sending. All return false (and queue nothing) once the connection
+  // is closing. The bytes go out in call order.
+
+  // Scratch space for n bytes of output; write into it, then commit(n).
+  // Valid until the next call on this connection.
+  std::uint8_t* reserve(std::size_t n);
+  void commit(std::size_t n);
+  // Copies bytes into the output queue.
+  bool send_copy(const void* data, std::size_t n);
+  // Queues bytes owned by `storage` without copying (zero-copy relay).
+  bool send_ref(const BufRef& storage, const std::uint8_t* data, std::size_t n);
+
+  std::size_t queued_bytes() const noexcept { return queued_; }
+  // Queued output above this asks the producer to wait for on_drain().
+  std::size_t high_water() const noexcept { return high_water_; }
+  void set_high_water(std::size_t n) noexcept { high_water_ = n; }
+  bool writable() const noexcept { return queued_ < high_water_ && !closing_; }
+
+  // Close after the queued output is flushed (reads stop now).
+  void close(CloseReason reason = CloseReason::local, std::string message = {});
+  // Close now, dropping queued output.
+  void abort(CloseReason reason = CloseReason::local, std::string message = {});
+  bool closing() const noexcept { return closing_; }
+
+  // Logged with protocol errors: "ip:port" or "unix".
+  const std::string& peer_name() const noexcept { return peer_name_; }
+  std::uint64_t id() const noexcept { return id_; }
+  int fd() const noexcept { return fd_; }
+  bool upgraded() const noexcept { return mode_ == Mode::frames && via_http_; }
+
+  // User data slot (e.g. the hub's per-connection state).
+  void* user = nullptr;
+
+ private:
+  friend class ReactorImpl;
+  friend class Reactor;
+  friend struct ConnAccess;
+  Connection() = default;
+  ~Connection();
+
+  enum class Mode : std::uint8_t { detect, server_head, client_head, frames, http_reply };
+
+  ReactorImpl* reactor_ = nullptr;
+  ConnectionHandler* handler_ = nullptr;
+  int fd_ = -1;
+  std::uint64_t id_ = 0;
+  std::string peer_name_;
+  ConnectionOptions opts_;
+  Mode mode_ = Mode::frames;
+  bool via_http_ = false;
+  bool closing_ = false;      // no more input processed / output accepted
+  bool shut_ = false;         // shutdown(2) issued
+  bool recv_active_ = false;  // a (multishot) recv is armed
+  bool send_active_ = false;  // a sendmsg is in flight
+  bool dirty_ = false;        // on the reactor's flush list
+  bool freed_ = false;        // on the reactor's free list
+  bool above_high_ = false;   // for on_drain edge
+  bool wait_buffers_ = false; // recv parked for want of buffers
+  bool epoll_out_ = false;    // epoll: EPOLLOUT armed
+  bool registered_ = false;   // epoll: fd added
+  CloseInfo close_info_;
+
+  // Partial frame or HTTP head carried to the next read.
+  BufRef asm_;                  // assembly block
+  std::size_t asm_len_ = 0;     // bytes in it
+  std::size_t asm_need_ = 0;    // bytes the frame needs (0: header not in)
+  std::uint8_t hdr_[kHeaderSize] = {};  // header bytes before size known
+  std::string head_;            // HTTP head bytes
+
+  // Output queue: segments referencing blocks.
+  struct Segment {
+    BufRef ref;
+    const std::uint8_t* data;
+    std::size_t len;
+  };
+  Segment* seg_ = nullptr;      // ring of segments
+  std::size_t seg_cap_ = 0, seg_head_ = 0, seg_count_ = 0;
+  std::size_t queued_ = 0;
+  std::size_t high_water_ = 4u << 20;
+  std::chrono::steady_clock::time_point soft_since_{};
+  BufRef scratch_;              // current scratch block
+  std::size_t scratch_used_ = 0;
+  std::size_t in_flight_segs_ = 0;  // segments covered by the send in flight
+  alignas(8) unsigned char msg_storage_[64];  // struct msghdr
+  void* iov_ = nullptr;         // struct iovec[kMaxIov]
+  Connection* next_free_ = nullptr;
+};
+
+}  // namespace hms

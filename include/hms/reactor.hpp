@@ -1,0 +1,121 @@
+// hms/reactor.hpp: one event loop on one thread.
+//
+// A Reactor owns its I/O backend (an io_uring, or epoll where io_uring cannot
+// be set up or HMS_BACKEND=epoll asks for it), its receive-buffer pool, its
+// timers and every Connection and Listener created on it. Everything but
+// post(), stop() and wake-ups must be called on the reactor's own thread
+// (inside run(), i.e. from a callback or a posted task).
+//
+// The loop (as Redis does): drain completions, run posted tasks and due
+// timers, flush every connection that has pending output, then submit and
+// wait once.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "hms/connection.hpp"
+
+namespace hms {
+
+enum class Backend : std::uint8_t { automatic, uring, epoll };
+const char* to_string(Backend b) noexcept;
+
+struct ReactorOptions {
+  Backend backend = Backend::automatic;  // automatic honours HMS_BACKEND
+  std::uint32_t recv_buffers = 256;      // receive pool size (power of two)
+  std::uint32_t recv_buffer_size = 64 * 1024;
+  std::uint32_t ring_entries = 1024;     // io_uring submission queue size
+  // When fewer than this share of receive buffers is free, frames queued for
+  // sending are copied out instead of pinning a receive buffer.
+  double low_water = 0.25;
+};
+
+// Counters a reactor keeps (read on its thread, or approximately elsewhere).
+struct ReactorStats {
+  std::uint64_t frames_in = 0, bytes_in = 0;
+  std::uint64_t frames_out = 0, bytes_out = 0;
+  std::uint64_t assembled_frames = 0;   // frames that straddled buffers
+  std::uint64_t pinned_copies = 0;      // frames copied out under ring pressure
+  std::uint64_t protocol_errors = 0;
+  std::uint64_t slow_disconnects = 0;   // output limits exceeded
+  std::uint64_t accept_errors = 0;
+  std::uint64_t buffer_stalls = 0;      // receives delayed for want of buffers
+  std::uint64_t loop_iterations = 0;
+  std::uint64_t loop_busy_ns = 0;       // time spent outside the wait
+};
+
+class Listener;
+class ReactorImpl;
+
+using TimerId = std::uint64_t;
+
+class Reactor {
+ public:
+  explicit Reactor(const ReactorOptions& opts = {});
+  ~Reactor();
+  Reactor(const Reactor&) = delete;
+  Reactor& operator=(const Reactor&) = delete;
+
+  Backend backend() const noexcept;
+
+  // Runs the loop on the calling thread until stop(). On stop, connections
+  // are closed after flushing their output (bounded by `drain_timeout`).
+  void run();
+  // Thread-safe. Asks run() to return.
+  void stop() noexcept;
+  // Thread-safe. Runs `fn` on the reactor thread soon.
+  void post(std::function<void()> fn);
+  // True on the reactor's own thread while run() is active.
+  bool in_loop_thread() const noexcept;
+
+  TimerId add_timer(std::chrono::nanoseconds after, std::function<void()> fn);
+  TimerId add_periodic(std::chrono::nanoseconds every, std::function<void()> fn);
+  void cancel_timer(TimerId id) noexcept;
+  // Loop time, refreshed once per iteration.
+  std::chrono::steady_clock::time_point now() const noexcept;
+
+  // Listens on `endpoint` ("host:port", "[::1]:port", "unix:/path" or a path
+  // with '/'); throws std::system_error on failure. on_accept runs for each
+  // new connection before any of its bytes are read; it must set a handler.
+  Listener& listen(std::string_view endpoint, const ListenOptions& opts,
+                   std::function<void(Connection&)> on_accept);
+  void close_listener(Listener& l);
+  // The TCP port a listener is bound to (useful after listening on port 0).
+  std::uint16_t listen_port(const Listener& l) const;
+
+  // Connects (blocking connect(2), then the socket is non-blocking and owned
+  // by the reactor). With opts.upgrade the HTTP CONNECT head goes out first
+  // and frames may be queued behind it at once. Throws std::system_error.
+  Connection& connect(std::string_view endpoint, const ConnectOptions& opts,
+                      ConnectionHandler* handler);
+  // Adopts a connected socket (any kind), raw frames from the first byte.
+  Connection& adopt(int fd, const ConnectionOptions& opts, ConnectionHandler* handler);
+
+  const ReactorStats& stats() const noexcept;
+  std::size_t connection_count() const noexcept;
+  std::size_t free_recv_buffers() const noexcept;
+
+  ReactorImpl& impl() noexcept { return *impl_; }
+
+ private:
+  std::unique_ptr<ReactorImpl> impl_;
+};
+
+// Splits "host:port" / "[v6]:port" / "unix:/p" / "/p". Returns false with a
+// message when the text is not an endpoint.
+struct Endpoint {
+  enum class Kind : std::uint8_t { tcp, unix_path } kind = Kind::tcp;
+  std::string host;  // tcp: numeric address or "localhost"
+  std::uint16_t port = 0;
+  std::string path;  // unix
+  static bool parse(std::string_view text, Endpoint* out, std::string* error);
+  std::string to_string() const;
+};
+
+}  // namespace hms
