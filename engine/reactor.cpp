@@ -771,9 +771,7 @@ void ReactorImpl::on_accepted(Listener* l, int fd) {
   set_nodelay(fd);
   Connection& c = adopt(fd, l->opts.conn, nullptr, Connection::Mode::detect);
   if (!l->opts.allow_raw) c.mode_ = Connection::Mode::server_head;
-  c.head_.reserve(0);
-  // The banner for GET / travels with the connection (see handle_head).
-  c.close_info_.message = l->opts.banner;
+  c.listen_opts_ = &l->opts;  // listeners live as long as the reactor
   l->on_accept(c);
   if (!c.handler_) conn_close(&c, CloseReason::local, "no handler", true);
 }
@@ -923,13 +921,11 @@ bool ReactorImpl::handle_head(Connection* c, const std::uint8_t*& p, std::size_t
   // Plain HTTP: answer and close.
   c->mode_ = Connection::Mode::http_reply;
   HttpResponse out;
-  if (req.method == HttpMethod::get && req.target == "/") {
-    out.body = c->close_info_.message;  // the listener's banner
-    HttpRequest hr{req};
-    if (c->handler_) {
-      HttpResponse custom = c->handler_->on_http(*c, hr);
-      if (custom.status != 200 || custom.body != "hms\n") out = std::move(custom);
-    }
+  const ListenOptions* lo = c->listen_opts_;
+  if (lo && lo->http) {
+    out = lo->http(HttpRequest{req});
+  } else if (req.method == HttpMethod::get && req.target == "/") {
+    out.body = lo ? lo->banner : std::string("hms\n");
   } else if (c->handler_) {
     out = c->handler_->on_http(*c, HttpRequest{req});
   } else {
@@ -942,7 +938,6 @@ bool ReactorImpl::handle_head(Connection* c, const std::uint8_t*& p, std::size_t
                      "\r\nConnection: close\r\n\r\n";
   if (req.method_text != "HEAD") text += out.body;
   c->send_copy(text.data(), text.size());
-  c->close_info_.message.clear();
   conn_close(c, CloseReason::local, "http request answered", false);
   return false;
 }

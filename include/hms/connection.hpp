@@ -30,6 +30,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,16 @@ namespace hms {
 
 class Connection;
 class ReactorImpl;
+
+// A plain HTTP request (not CONNECT) on a listening port.
+struct HttpRequest {
+  RequestHead head;
+};
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "text/plain";
+  std::string body;
+};
 
 struct OutputLimits {
   std::size_t hard = 32u << 20;                     // 0: none
@@ -59,6 +70,10 @@ struct ListenOptions {
   bool allow_raw = true;   // frames from the first byte, without CONNECT
   // Body of the answer to `GET /` (the reference says "hms-terminal 1.x\n").
   std::string banner = "hms\n";
+  // Answers plain HTTP requests (not CONNECT) on this port, e.g. GET
+  // /metrics. Runs on the reactor thread; when empty, GET / gets the banner
+  // and anything else 404. The connection closes after the response.
+  std::function<HttpResponse(const HttpRequest&)> http;
 };
 
 struct ConnectOptions {
@@ -84,16 +99,6 @@ struct CloseInfo {
   int error = 0;                        // errno for io_error
   DecodeError decode = DecodeError::none;
   std::string message;                  // human-readable, for logs
-};
-
-// A plain HTTP request (not CONNECT) on a listening port.
-struct HttpRequest {
-  RequestHead head;
-};
-struct HttpResponse {
-  int status = 200;
-  std::string content_type = "text/plain";
-  std::string body;
 };
 
 class ConnectionHandler {
@@ -208,6 +213,7 @@ class Connection {
   alignas(8) unsigned char msg_storage_[64];  // struct msghdr
   void* iov_ = nullptr;         // struct iovec[kMaxIov]
   Connection* next_free_ = nullptr;
+  const ListenOptions* listen_opts_ = nullptr;  // accepted: the listener's
 };
 
 }  // namespace hms
