@@ -664,6 +664,7 @@ Listener& ReactorImpl::listen(std::string_view endpoint, const ListenOptions& op
   if (fd < 0) throw_errno("socket");
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (opts.reuse_port) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (ep.kind == Endpoint::Kind::unix_path) ::unlink(ep.path.c_str());
   if (::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     const int e = errno;

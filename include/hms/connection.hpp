@@ -68,6 +68,9 @@ struct ListenOptions {
   ConnectionOptions conn;
   int backlog = 4096;
   bool allow_raw = true;   // frames from the first byte, without CONNECT
+  // SO_REUSEPORT: several reactors listen on one port and the kernel spreads
+  // new connections across them.
+  bool reuse_port = false;
   // Body of the answer to `GET /` (the reference says "hms-terminal 1.x\n").
   std::string banner = "hms\n";
   // Answers plain HTTP requests (not CONNECT) on this port, e.g. GET
