@@ -14,11 +14,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
+#include <vector>
 
 #include "hms/log.hpp"
 #include "reactor_impl.hpp"
@@ -36,6 +39,21 @@ namespace {
 constexpr std::size_t kMaxIov = 64;
 constexpr std::size_t kScratchBlock = 64 * 1024;
 constexpr int kEpollReadsPerEvent = 8;  // fairness: then let others run
+constexpr auto kShutdownDrain = std::chrono::seconds(2);
+// io_uring: how long to wait before sending again to a peer that has shut
+// its side down while our output waits for room (see on_room).
+constexpr auto kRoomRetry = std::chrono::milliseconds(20);
+
+// Every reactor of the process, so one whose pool runs low can wake the
+// others: their connections may hold its receive buffers (a frame relayed
+// across reactors), and only their own threads may copy those out.
+std::mutex g_reactors_mu;
+std::vector<ReactorImpl*> g_reactors;  // guarded by g_reactors_mu
+// How many pools are below their low mark right now. Relaxed: it only
+// tells a reactor to look for pinned frames of a low pool on its loop
+// passes; the wake-up from wake_others() is what makes a sleeping reactor
+// look promptly, and the per-pool count decides what is copied.
+std::atomic<int> g_low_pools{0};
 
 std::string hex_sample(const std::uint8_t* p, std::size_t len) {
   static const char* digits = "0123456789abcdef";
@@ -283,7 +301,7 @@ void BlockPool::drain_returned() noexcept {
 }
 
 void BlockPool::give_back(Block* b) noexcept {
-  ++free_count;
+  add_free(1);
   if (owner_->backend == Backend::uring) {
     owner_->recycle_to_ring(b);
   } else {
@@ -296,7 +314,7 @@ Block* BlockPool::take() noexcept {
   Block* b = free_;
   if (!b) return nullptr;
   free_ = b->next_;
-  --free_count;
+  add_free(-1);
   b->refs_.store(1, std::memory_order_relaxed);
   return b;
 }
@@ -327,20 +345,44 @@ struct ConnAccess {
   static void push(Connection* c, BufRef ref, const std::uint8_t* p, std::size_t n) {
     if (c->seg_count_ == c->seg_cap_) grow(c);
     Segment& s = c->seg_[(c->seg_head_ + c->seg_count_) % c->seg_cap_];
+    if (ref->is_pooled()) {
+      // Pins a receive buffer: the reactor must be able to find it when
+      // that buffer's pool runs low.
+      if (c->pooled_segs_++ == 0) c->reactor_->note_pinner(c);
+    }
     s.ref = std::move(ref);
     s.data = p;
     s.len = n;
     ++c->seg_count_;
   }
-  static void pop(Connection* c) {
-    Segment& s = c->seg_[c->seg_head_];
+  static void release(Connection* c, Segment& s) {
+    if (s.ref && s.ref->is_pooled()) --c->pooled_segs_;
     s.ref.reset();
+  }
+  static void pop(Connection* c) {
+    release(c, c->seg_[c->seg_head_]);
     c->seg_head_ = (c->seg_head_ + 1) % c->seg_cap_;
+    --c->seg_count_;
+  }
+  // Drops the newest segment (not yet handed to the kernel).
+  static void drop_back(Connection* c) {
+    Segment& s = at(c, c->seg_count_ - 1);
+    c->queued_ -= s.len;
+    release(c, s);
     --c->seg_count_;
   }
   static void clear(Connection* c) {
     while (c->seg_count_) pop(c);
     c->queued_ = 0;
+  }
+  static void over_soft_limit(Connection* c) {
+    ReactorImpl* r = c->reactor_;
+    const OutputLimits& lim = c->opts_.limits;
+    ++r->stats.slow_disconnects;
+    r->conn_close(c, CloseReason::output_limit,
+                  "output queue over soft limit " + std::to_string(lim.soft) + " bytes for " +
+                      std::to_string(lim.soft_seconds.count()) + " s",
+                  true);
   }
   // After n more bytes were queued: limits and the high-water edge.
   static void queued_more(Connection* c, std::size_t n) {
@@ -358,12 +400,11 @@ struct ConnAccess {
     if (lim.soft && c->queued_ > lim.soft) {
       if (c->soft_since_ == std::chrono::steady_clock::time_point{}) {
         c->soft_since_ = r->now;
+        // A queue that stops growing is never checked here again: a timer
+        // looks once the period may have run out (Redis checks in its cron).
+        r->arm_soft_timer(c, lim.soft_seconds);
       } else if (r->now - c->soft_since_ > lim.soft_seconds) {
-        ++r->stats.slow_disconnects;
-        r->conn_close(c, CloseReason::output_limit,
-                      "output queue over soft limit " + std::to_string(lim.soft) + " bytes for " +
-                          std::to_string(lim.soft_seconds.count()) + " s",
-                      true);
+        over_soft_limit(c);
         return;
       }
     }
@@ -412,10 +453,11 @@ bool Connection::send_ref(const BufRef& storage, const std::uint8_t* data, std::
   if (closing_) return false;
   if (n == 0) return true;
   // A pooled receive buffer pinned by a slow reader starves the ring that
-  // every connection on its reactor reads into: when buffers run low, copy
-  // once into a heap block instead of taking a reference.
-  if (storage->is_pooled() && reactor_->pool_low()) {
-    ++reactor_->stats.pinned_copies;
+  // every connection on its reactor reads into: when that pool runs low,
+  // copy once into a heap block instead of taking a reference. (The pool
+  // may be another reactor's: its count is readable from any thread.)
+  if (!storage || BlockPool::pinning_hurts(*storage.get())) {
+    if (storage) ++reactor_->stats.pinned_copies;
     return send_copy(data, n);
   }
   ConnAccess::push(this, storage, data, n);
@@ -438,7 +480,10 @@ ReactorImpl::ReactorImpl(Reactor* api, const ReactorOptions& opts)
   if (opts.recv_buffers == 0 || (opts.recv_buffers & (opts.recv_buffers - 1)) ||
       opts.recv_buffers > 32768)
     throw std::invalid_argument("recv_buffers must be a power of two <= 32768");
-  low_water_count_ = static_cast<std::uint32_t>(opts.recv_buffers * opts.low_water);
+  // At least one: with a tiny pool (2 or 4 buffers) a rounded-down mark of
+  // zero would never count as low, and pinned frames would starve the ring.
+  const auto mark = static_cast<std::uint32_t>(opts.recv_buffers * opts.low_water);
+  pool_.set_low_mark(mark > 0 ? mark : 1);
   now = std::chrono::steady_clock::now();
 
   Backend want = opts.backend;
@@ -511,7 +556,7 @@ ReactorImpl::ReactorImpl(Reactor* api, const ReactorOptions& opts)
                             static_cast<int>(i));
     }
     io_uring_buf_ring_advance(buf_ring_, static_cast<int>(opts.recv_buffers));
-    pool_.free_count = opts.recv_buffers;
+    pool_.nfree_.store(opts.recv_buffers, std::memory_order_relaxed);
   } else {
     backend = Backend::epoll;
     epfd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -522,15 +567,37 @@ ReactorImpl::ReactorImpl(Reactor* api, const ReactorOptions& opts)
       b.next_ = pool_.free_;
       pool_.free_ = &b;
     }
-    pool_.free_count = opts.recv_buffers;
+    pool_.nfree_.store(opts.recv_buffers, std::memory_order_relaxed);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = make_ud(this, OpTag::wake);
     if (epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev) != 0) throw_errno("epoll_ctl eventfd");
   }
+  std::lock_guard lock(g_reactors_mu);
+  g_reactors.push_back(this);
 }
 
 ReactorImpl::~ReactorImpl() {
+  {
+    std::lock_guard lock(g_reactors_mu);
+    std::erase(g_reactors, this);
+  }
+  if (pool_was_low_) g_low_pools.fetch_sub(1, std::memory_order_relaxed);
+  // Tasks never run and timers never fired go first, while the pool and
+  // the eventfd still exist: they may hold references to our receive
+  // buffers, whose release writes to the eventfd (a closed, maybe reused,
+  // descriptor number later in this destructor).
+  {
+    std::vector<std::function<void()>> tasks;
+    {
+      std::lock_guard lock(post_mu_);
+      tasks.swap(posted_);
+    }
+    tasks.clear();
+    posted_run_.clear();
+  }
+  timers_.clear();
+  timer_heap_ = {};
   // Connections still here (run() never ran, or was not stopped) are freed
   // without callbacks.
   for (auto& [id, c] : conns_) {
@@ -570,6 +637,12 @@ bool ReactorImpl::in_loop_thread() const noexcept { return tls_reactor == this; 
 void ReactorImpl::wake() noexcept {
   const std::uint64_t one = 1;
   [[maybe_unused]] const ssize_t n = ::write(evfd_, &one, sizeof one);
+}
+
+void ReactorImpl::wake_others() noexcept {
+  std::lock_guard lock(g_reactors_mu);
+  for (ReactorImpl* r : g_reactors)
+    if (r != this) r->wake();
 }
 
 void ReactorImpl::stop() noexcept {
@@ -645,7 +718,9 @@ io_uring_sqe* ReactorImpl::get_sqe() {
 }
 
 void ReactorImpl::mark_dirty(Connection* c) {
-  if (!c->dirty_) {
+  // A connection on the free list is deleted after this loop pass; the
+  // flush list must not keep a pointer to it.
+  if (!c->dirty_ && !c->freed_) {
     c->dirty_ = true;
     dirty_.push_back(c);
   }
@@ -678,6 +753,13 @@ Listener& ReactorImpl::listen(std::string_view endpoint, const ListenOptions& op
   }
   auto l = std::make_unique<Listener>();
   l->fd = fd;
+  if (ep.kind == Endpoint::Kind::tcp) {
+    sockaddr_storage bound{};
+    socklen_t blen = sizeof bound;
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &blen) == 0)
+      l->port = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
+                                                  : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  }
   l->opts = opts;
   l->on_accept = std::move(on_accept);
   if (ep.kind == Endpoint::Kind::unix_path) l->unix_path = ep.path;
@@ -704,7 +786,13 @@ void ReactorImpl::close_listener(Listener& l) {
   }
   if (backend == Backend::epoll) epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr);
   ::shutdown(l.fd, SHUT_RDWR);
+  // Free the port now, not when the reactor dies (an io_uring accept still
+  // in flight holds its own reference to the socket until it is cancelled).
+  ::close(l.fd);
+  l.fd = -1;
+  // Once: a later unlink could remove another listener's fresh socket file.
   if (!l.unix_path.empty()) ::unlink(l.unix_path.c_str());
+  l.unix_path.clear();
 }
 
 void ReactorImpl::arm_accept(Listener* l) {
@@ -715,6 +803,7 @@ void ReactorImpl::arm_accept(Listener* l) {
 }
 
 void ReactorImpl::on_accept_error(Listener* l, int err) {
+  if (l->closed) return;  // the cancel of a closed listener's accept
   ++stats.accept_errors;
   if (err == EMFILE || err == ENFILE) {
     // Out of descriptors: refuse the waiting client cleanly (accept it on
@@ -733,6 +822,13 @@ void ReactorImpl::on_accept_error(Listener* l, int err) {
 
 Connection& ReactorImpl::adopt(int fd, const ConnectionOptions& opts, ConnectionHandler* handler,
                                Connection::Mode mode) {
+  // Non-blocking under both backends: epoll reads and writes the socket
+  // itself, and io_uring must never park a send in a kernel worker thread
+  // (on a blocking socket a send that is woken without room is handed to
+  // io-wq and blocks a thread there; a full socket is handled with a
+  // POLLOUT poll instead, see on_send_done). adopt() takes any socket.
+  const int fl = fcntl(fd, F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK)) fcntl(fd, F_SETFL, fl | O_NONBLOCK);
   auto* c = new Connection();
   c->reactor_ = this;
   c->fd_ = fd;
@@ -792,8 +888,6 @@ Connection& ReactorImpl::connect(std::string_view endpoint, const ConnectOptions
     ::close(fd);
     throw_errno("connect " + ep.to_string(), e);
   }
-  const int flags = fcntl(fd, F_GETFL);
-  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
   set_nodelay(fd);
   Connection& c = adopt(fd, opts.conn, handler,
                         opts.upgrade ? Connection::Mode::client_head : Connection::Mode::frames);
@@ -828,7 +922,7 @@ void ReactorImpl::arm_recv(Connection* c) {
 }
 
 void ReactorImpl::retry_buffer_waiters() {
-  if (buffer_waiters_.empty() || pool_.free_count == 0) return;
+  if (buffer_waiters_.empty() || pool_.free_count() == 0) return;
   std::vector<Connection*> waiters;
   waiters.swap(buffer_waiters_);
   for (Connection* c : waiters) {
@@ -838,6 +932,88 @@ void ReactorImpl::retry_buffer_waiters() {
       continue;
     }
     arm_recv(c);
+  }
+}
+
+Connection* ReactorImpl::find(std::uint64_t id) const noexcept {
+  const auto it = conns_.find(id);
+  return it == conns_.end() || it->second->freed_ ? nullptr : it->second;
+}
+
+void ReactorImpl::arm_soft_timer(Connection* c, std::chrono::nanoseconds after) {
+  if (c->soft_timer_) return;  // one per connection, however often it crosses
+  const std::uint64_t id = c->id_;
+  c->soft_timer_ = add_timer(after, {}, [this, id] {
+    Connection* cc = find(id);
+    if (!cc) return;
+    cc->soft_timer_ = 0;
+    if (cc->closing_ || cc->soft_since_ == std::chrono::steady_clock::time_point{}) return;
+    const auto limit = cc->opts_.limits.soft_seconds;
+    const auto over = now - cc->soft_since_;
+    if (over >= limit) ConnAccess::over_soft_limit(cc);
+    else arm_soft_timer(cc, limit - over);  // it dipped and rose again since
+  });
+}
+
+void ReactorImpl::note_pinner(Connection* c) {
+  if (c->pinner_) return;
+  c->pinner_ = true;
+  pinners_.push_back(c);
+}
+
+void ReactorImpl::check_pool() {
+  const bool low = pool_.low();
+  if (low != pool_was_low_) {
+    pool_was_low_ = low;
+    if (low) {
+      g_low_pools.fetch_add(1, std::memory_order_relaxed);
+      // Other reactors may hold our buffers in their queues; only they can
+      // move them out.
+      wake_others();
+    } else {
+      g_low_pools.fetch_sub(1, std::memory_order_relaxed);
+    }
+  }
+  if (pinners_.empty() || (!low && g_low_pools.load(std::memory_order_relaxed) == 0)) return;
+  // Move pinned frames out of every pool that is low (ours or another's),
+  // and forget connections that no longer pin anything.
+  std::size_t keep = 0;
+  for (Connection* c : pinners_) {
+    if (c->pooled_segs_ && !c->freed_) unpin(c);
+    if (c->pooled_segs_ && !c->freed_) pinners_[keep++] = c;
+    else c->pinner_ = false;
+  }
+  pinners_.resize(keep);
+}
+
+void ReactorImpl::unpin(Connection* c) {
+  // The segments of an io_uring send in flight are the kernel's until it
+  // completes, and a reader that stopped means it never does: cancel it
+  // (on_send_done sends again) and move those segments on a later pass.
+  std::size_t first = 0;
+  if (send_in_kernel(c)) {
+    first = c->in_flight_segs_;
+    bool held = false;
+    for (std::size_t i = 0; i < first && i < c->seg_count_ && !held; ++i) {
+      const auto& seg = ConnAccess::at(c, i);
+      held = seg.ref && BlockPool::pinning_hurts(*seg.ref.get());
+    }
+    if (held) {
+      HMS_LOG(debug, "%s: taking back a stuck send that pins receive buffers", c->peer_name_.c_str());
+      cancel_send(c);
+    }
+  }
+  for (std::size_t i = first; i < c->seg_count_; ++i) {
+    auto& seg = ConnAccess::at(c, i);
+    if (!seg.ref || !BlockPool::pinning_hurts(*seg.ref.get())) continue;
+    // One counted copy into a heap block; the receive buffer goes back to
+    // its ring when its last reference drops (here, or on its own thread).
+    BufRef copy = BufRef::adopt(Block::heap(seg.len));
+    std::memcpy(copy->data(), seg.data, seg.len);
+    ConnAccess::release(c, seg);
+    seg.ref = std::move(copy);
+    seg.data = seg.ref->data();
+    ++stats.pinned_copies;
   }
 }
 
@@ -1003,7 +1179,17 @@ void ReactorImpl::on_data(Connection* c, BufRef blk, std::size_t n) {
     c->asm_len_ += take;
     p += take;
     len -= take;
-    if (c->asm_len_ < c->asm_need_) return;
+    if (c->asm_len_ < c->asm_need_) {
+      // Reject early: the id length is judged as soon as its two bytes are
+      // in, not when the whole (maybe megabytes long) body is.
+      DecodeResult early;
+      early.error = check_prefix(c->asm_->data(), c->asm_len_, c->opts_.decode, &early.error_offset);
+      if (early.error != DecodeError::none) {
+        early.status = DecodeStatus::error;
+        protocol_error(c, early, c->asm_->data(), c->asm_len_);
+      }
+      return;
+    }
     const DecodeResult r = decode_frame(c->asm_->data(), c->asm_len_, c->opts_.decode);
     if (r.status == DecodeStatus::error) {
       protocol_error(c, r, c->asm_->data(), c->asm_len_);
@@ -1053,22 +1239,80 @@ void ReactorImpl::start_send(Connection* c) {
     return;
   }
   const ssize_t w = ::sendmsg(c->fd_, msg, MSG_NOSIGNAL | MSG_DONTWAIT);
-  if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    c->send_active_ = true;  // waiting for EPOLLOUT
-    c->epoll_out_ = true;
+  on_send_done(c, w < 0 ? -errno : static_cast<int>(w));
+}
+
+void ReactorImpl::wait_for_room(Connection* c) {
+  c->send_active_ = true;  // no other send until there is room
+  c->want_room_ = true;
+  if (backend == Backend::uring) {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_poll_add(sqe, c->fd_, POLLOUT);
+    io_uring_sqe_set_data64(sqe, make_ud(c, OpTag::room));
+  } else {
     epoll_update(c);
+  }
+}
+
+void ReactorImpl::on_room(Connection* c, int poll_res) {
+  if (backend == Backend::uring && poll_res > 0 && !c->aborted_ &&
+      !(poll_res & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))) {
+    // io_uring always adds RDHUP to a poll's mask, so once the peer has
+    // shut down its side every POLLOUT poll completes at once, with room or
+    // not: polling again would spin. Try again a little later instead (the
+    // connection is closing: its EOF came in; close_timeout bounds this).
+    const std::uint64_t id = c->id_;
+    c->room_timer_ = add_timer(kRoomRetry, {}, [this, id] {
+      if (Connection* cc = find(id)) {
+        cc->room_timer_ = 0;
+        on_room(cc, 0);
+      }
+    });
     return;
   }
-  on_send_done(c, w < 0 ? -errno : static_cast<int>(w));
+  c->send_active_ = false;
+  c->want_room_ = false;
+  c->send_cancel_ = false;
+  if (backend == Backend::epoll) epoll_update(c);
+  if (c->aborted_) ConnAccess::clear(c);
+  // Send again; a poll that ended in an error shows it on that send.
+  mark_dirty(c);
+  if (c->closing_) maybe_finalize(c);
+}
+
+void ReactorImpl::cancel_send(Connection* c) {
+  if (c->room_timer_) {
+    // Waiting on a timer, nothing in the kernel: just stop waiting.
+    cancel_timer(c->room_timer_);
+    c->room_timer_ = 0;
+    c->send_active_ = false;
+    c->want_room_ = false;
+    return;
+  }
+  if (!c->send_active_ || c->send_cancel_ || backend != Backend::uring) return;
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_cancel64(sqe, make_ud(c, c->want_room_ ? OpTag::room : OpTag::send), 0);
+  io_uring_sqe_set_data64(sqe, make_ud(this, OpTag::ignore));
+  c->send_cancel_ = true;
 }
 
 void ReactorImpl::on_send_done(Connection* c, int res) {
   c->send_active_ = false;
+  const bool cancelled = std::exchange(c->send_cancel_, false);
+  if ((res == -EAGAIN || res == -EWOULDBLOCK) && !c->aborted_) {
+    // The socket is full (the reader is slow). Resubmitting at once would
+    // spin: io_uring completes a send on a full non-blocking socket with
+    // -EAGAIN rather than waiting. Wait for room instead.
+    wait_for_room(c);
+    return;
+  }
+  if (res < 0 && !c->aborted_ && (res == -EINTR || (res == -ECANCELED && cancelled))) {
+    // Nothing went out. A send we cancelled to move pinned receive buffers
+    // goes again after the unpin pass (it runs before the flush).
+    mark_dirty(c);
+    return;
+  }
   if (res < 0) {
-    if (res == -EAGAIN || res == -EINTR) {
-      mark_dirty(c);
-      return;
-    }
     ConnAccess::clear(c);
     if (!c->closing_) {
       c->close_info_.error = -res;
@@ -1093,8 +1337,16 @@ void ReactorImpl::on_send_done(Connection* c, int res) {
       sent = 0;
     }
   }
+  if (c->aborted_) ConnAccess::clear(c);  // abort() dropped the rest
   if (c->queued_ <= c->opts_.limits.soft) c->soft_since_ = {};
-  if (c->seg_count_) mark_dirty(c);
+  if (c->seg_count_) {
+    mark_dirty(c);
+  } else if (c->scratch_ && c->scratch_->refs() == 1) {
+    // Queue empty and no segment uses the scratch block: write from its
+    // start again (warm cache), or let go of an oversized one.
+    if (c->scratch_->capacity() > kScratchBlock) c->scratch_.reset();
+    c->scratch_used_ = 0;
+  }
   if (c->above_high_ && c->queued_ < c->high_water_ / 2) {
     c->above_high_ = false;
     if (!c->closing_ && c->handler_) c->handler_->on_drain(*c);
@@ -1108,7 +1360,7 @@ void ReactorImpl::flush() {
     Connection* c = dirty_[i];
     c->dirty_ = false;
     if (c->freed_) continue;
-    if (c->seg_count_ && !c->send_active_) start_send(c);
+    if (c->seg_count_ && !c->send_active_ && !c->aborted_) start_send(c);
     if (c->closing_) maybe_finalize(c);
   }
   dirty_.clear();
@@ -1117,6 +1369,7 @@ void ReactorImpl::flush() {
 // ---------------------------------------------------------------- close
 
 void ReactorImpl::conn_close(Connection* c, CloseReason r, std::string msg, bool now_) {
+  if (c->freed_) return;  // already on its way out (e.g. close() from on_close)
   if (!c->closing_) {
     c->closing_ = true;
     c->close_info_.reason = r;
@@ -1128,15 +1381,39 @@ void ReactorImpl::conn_close(Connection* c, CloseReason r, std::string msg, bool
   }
   c->asm_.reset();
   if (now_) {
-    // Drop what was not handed to the kernel yet.
-    while (c->seg_count_ > (c->send_active_ ? c->in_flight_segs_ : 0)) {
-      auto& last = ConnAccess::at(c, c->seg_count_ - 1);
-      c->queued_ -= last.len;
-      last.ref.reset();
-      --c->seg_count_;
+    c->aborted_ = true;
+    // Drop what was not handed to the kernel yet. Under io_uring the
+    // segments of the send in flight stay until it completes (the kernel
+    // reads their iovecs); while waiting for room, and under epoll, the
+    // kernel holds nothing, so everything goes.
+    const bool kernel_holds = send_in_kernel(c);
+    while (c->seg_count_ > (kernel_holds ? c->in_flight_segs_ : 0)) ConnAccess::drop_back(c);
+    if (c->send_active_ && backend == Backend::epoll) {
+      c->send_active_ = false;  // only a wish for EPOLLOUT: drop it
+      c->want_room_ = false;
     }
-    if (!c->send_active_) ConnAccess::clear(c);
+    // A peer that stopped reading never completes that send (or makes
+    // room): cancel it, or the connection and its memory would never be
+    // freed. Its completion finishes the close.
+    cancel_send(c);
+  } else if (c->seg_count_ && !c->close_timer_ && c->opts_.limits.close_timeout.count() > 0) {
+    // Flush first, but not for ever: a peer that does not read would keep
+    // the connection (and its queue) alive indefinitely.
+    const std::uint64_t id = c->id_;
+    c->close_timer_ = add_timer(c->opts_.limits.close_timeout, {}, [this, id] {
+      Connection* cc = find(id);
+      if (!cc) return;
+      cc->close_timer_ = 0;
+      if (!cc->shut_) {
+        HMS_LOG(info, "%s: connection %llu did not drain in time; dropping its output",
+                cc->peer_name_.c_str(), static_cast<unsigned long long>(id));
+        conn_close(cc, cc->close_info_.reason, {}, true);
+      }
+    });
   }
+  // Reads stop now: epoll must not keep reporting input nobody reads (a
+  // level-triggered busy loop while the output drains).
+  if (backend == Backend::epoll) epoll_update(c);
   mark_dirty(c);
 }
 
@@ -1152,8 +1429,9 @@ void ReactorImpl::maybe_finalize(Connection* c) {
       io_uring_sqe_set_data64(sqe, make_ud(this, OpTag::ignore));
     }
     if (backend == Backend::epoll) {
-      epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd_, nullptr);
+      if (!c->epoll_parked_) epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd_, nullptr);
       c->registered_ = false;
+      c->epoll_parked_ = false;
       c->recv_active_ = false;
     }
   }
@@ -1168,6 +1446,12 @@ void ReactorImpl::finalize(Connection* c) {
   ConnAccess::clear(c);
   c->asm_.reset();
   c->scratch_.reset();
+  // No list may keep a pointer to the connection past its deletion.
+  if (!buffer_waiters_.empty()) std::erase(buffer_waiters_, c);
+  if (c->pinner_) std::erase(pinners_, c);
+  if (c->soft_timer_) cancel_timer(c->soft_timer_);
+  if (c->close_timer_) cancel_timer(c->close_timer_);
+  if (c->room_timer_) cancel_timer(c->room_timer_);
   ::close(c->fd_);
   c->fd_ = -1;
   if (c->handler_) c->handler_->on_close(*c, c->close_info_);
@@ -1192,7 +1476,7 @@ void ReactorImpl::on_uring_cqe(io_uring_cqe* cqe) {
         const auto bid = static_cast<std::uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
         Block& b = pool_.block(bid);
         b.refs_.store(1, std::memory_order_relaxed);
-        --pool_.free_count;
+        pool_.taken();
         BufRef ref = BufRef::adopt(&b);
         on_data(c, std::move(ref), static_cast<std::size_t>(res));
         if (!more && !c->closing_) arm_recv(c);
@@ -1212,6 +1496,9 @@ void ReactorImpl::on_uring_cqe(io_uring_cqe* cqe) {
     }
     case OpTag::send:
       on_send_done(static_cast<Connection*>(obj), res);
+      break;
+    case OpTag::room:
+      on_room(static_cast<Connection*>(obj), res);
       break;
     case OpTag::accept: {
       auto* l = static_cast<Listener*>(obj);
@@ -1245,9 +1532,20 @@ void ReactorImpl::on_uring_cqe(io_uring_cqe* cqe) {
 void ReactorImpl::epoll_update(Connection* c) {
   if (!c->registered_) return;
   epoll_event ev{};
-  ev.events = (c->wait_buffers_ ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
-              (c->epoll_out_ ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
+  ev.events = (c->wait_buffers_ || c->closing_ ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
+              (c->want_room_ ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
   ev.data.u64 = make_ud(c, OpTag::recv);
+  if (ev.events == 0) {
+    // Waiting for receive buffers and nothing to send: take the fd out.
+    // epoll reports a hang-up whatever the mask says, and a peer that hung
+    // up while we wait would wake every epoll_wait at once (a busy loop).
+    if (!c->epoll_parked_ && epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd_, nullptr) == 0) c->epoll_parked_ = true;
+    return;
+  }
+  if (c->epoll_parked_) {
+    if (epoll_ctl(epfd_, EPOLL_CTL_ADD, c->fd_, &ev) == 0) c->epoll_parked_ = false;
+    return;
+  }
   epoll_ctl(epfd_, EPOLL_CTL_MOD, c->fd_, &ev);
 }
 
@@ -1282,12 +1580,9 @@ void ReactorImpl::on_epoll_event(std::uint64_t data, std::uint32_t events) {
     case OpTag::recv: {
       auto* c = static_cast<Connection*>(obj);
       if (c->freed_) return;
-      if ((events & EPOLLOUT) && c->epoll_out_) {
-        c->epoll_out_ = false;
-        epoll_update(c);
-        c->send_active_ = false;
-        mark_dirty(c);
-      }
+      // A hang-up or error also ends the wait for room: the next send
+      // reports it (and a closing connection no longer listens for input).
+      if ((events & (EPOLLOUT | EPOLLHUP | EPOLLERR)) && c->want_room_) on_room(c, 0);
       if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c->closing_ && !c->wait_buffers_)
         epoll_read(c);
       if (c->closing_) maybe_finalize(c);
@@ -1365,6 +1660,7 @@ void ReactorImpl::run() {
     run_posted();
     pool_.drain_returned();
     run_timers();
+    check_pool();  // before the retry (it frees buffers) and the flush
     retry_buffer_waiters();
     flush();
     for (std::size_t i = 0; i < finalize_.size(); ++i) finalize(finalize_[i]);
@@ -1392,7 +1688,7 @@ void ReactorImpl::shutdown_all() {
   for (auto& l : listeners_) close_listener(*l);
   for (auto& [id, c] : conns_) conn_close(c, CloseReason::shutdown, "reactor stopping", false);
   // Flush what is queued, for a bounded time, then drop the rest.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  const auto deadline = std::chrono::steady_clock::now() + kShutdownDrain;
   bool forced = false;
   while (!conns_.empty()) {
     now = std::chrono::steady_clock::now();
@@ -1432,14 +1728,7 @@ Listener& Reactor::listen(std::string_view endpoint, const ListenOptions& opts,
   return impl_->listen(endpoint, opts, std::move(on_accept));
 }
 void Reactor::close_listener(Listener& l) { impl_->close_listener(l); }
-std::uint16_t Reactor::listen_port(const Listener& l) const {
-  sockaddr_storage ss{};
-  socklen_t len = sizeof ss;
-  if (getsockname(l.fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return 0;
-  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
-  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
-  return 0;
-}
+std::uint16_t Reactor::listen_port(const Listener& l) const { return l.port; }
 Connection& Reactor::connect(std::string_view endpoint, const ConnectOptions& opts,
                              ConnectionHandler* handler) {
   return impl_->connect(endpoint, opts, handler);
@@ -1449,6 +1738,6 @@ Connection& Reactor::adopt(int fd, const ConnectionOptions& opts, ConnectionHand
 }
 const ReactorStats& Reactor::stats() const noexcept { return impl_->stats; }
 std::size_t Reactor::connection_count() const noexcept { return impl_->live_connections; }
-std::size_t Reactor::free_recv_buffers() const noexcept { return impl_->pool_.free_count; }
+std::size_t Reactor::free_recv_buffers() const noexcept { return impl_->pool_.free_count(); }
 
 }  // namespace hms

@@ -32,6 +32,7 @@ enum class OpTag : std::uint64_t {
   accept = 3,  // Listener*: multishot accept / epoll readiness
   wake = 4,    // the reactor's eventfd
   ignore = 5,  // cancel and other completions nobody waits for
+  room = 6,    // Connection*: POLLOUT poll after a send found the socket full
 };
 inline constexpr std::uint64_t kTagMask = 7;
 
@@ -59,11 +60,29 @@ class BlockPool {
   // epoll: take a free block (refs = 1) or nullptr.
   Block* take() noexcept;
 
-  std::uint32_t free_count = 0;  // owner thread only
+  // Buffers the kernel (or the epoll free list) can fill now.
+  std::uint32_t free_count() const noexcept { return nfree_.load(std::memory_order_relaxed); }
+  // Fewer free buffers than the low mark: frames must not pin more of them.
+  bool low() const noexcept { return free_count() < low_mark_; }
+  void set_low_mark(std::uint32_t n) noexcept { low_mark_ = n; }
+  // Whether `b` is a receive buffer of a pool that is running low. Any
+  // thread: a frame of one reactor may be queued on another's connection.
+  static bool pinning_hurts(const Block& b) noexcept { return b.pool_ && b.pool_->low(); }
+  // Owner thread: a buffer left the pool (a receive filled it).
+  void taken() noexcept { add_free(-1); }
 
  private:
   friend class ReactorImpl;
   void give_back(Block* b) noexcept;  // owner thread
+  // Only the owner thread writes the count, so a load and a store are
+  // enough (no read-modify-write). Other threads read it relaxed: it is a
+  // hint for whether to copy a frame, nothing is published through it.
+  void add_free(int d) noexcept {
+    nfree_.store(static_cast<std::uint32_t>(static_cast<int>(nfree_.load(std::memory_order_relaxed)) + d),
+                 std::memory_order_relaxed);
+  }
+  std::atomic<std::uint32_t> nfree_{0};
+  std::uint32_t low_mark_ = 1;
   ReactorImpl* owner_;
   std::uint32_t count_, size_;
   std::uint8_t* mem_ = nullptr;
@@ -82,6 +101,7 @@ struct Listener {
   std::string unix_path;
   bool accept_active = false;
   bool closed = false;
+  std::uint16_t port = 0;  // TCP port bound (kept: the fd goes at close)
 };
 
 class ReactorImpl {
@@ -110,7 +130,10 @@ class ReactorImpl {
   // Connection services.
   void mark_dirty(Connection* c);
   void conn_close(Connection* c, CloseReason r, std::string msg, bool now);
-  bool pool_low() const noexcept { return pool_.free_count < low_water_count_; }
+  // A segment referencing a receive buffer was queued on `c`.
+  void note_pinner(Connection* c);
+  // The queue went over the soft limit: check again when it may expire.
+  void arm_soft_timer(Connection* c, std::chrono::nanoseconds after);
 
   Backend backend = Backend::epoll;
   ReactorStats stats;
@@ -143,6 +166,12 @@ class ReactorImpl {
   void on_data(Connection* c, BufRef blk, std::size_t n);
   void on_recv_end(Connection* c, int res);  // 0 EOF, <0 -errno
   void on_send_done(Connection* c, int res);
+  void wait_for_room(Connection* c);
+  void on_room(Connection* c, int poll_res);
+  // io_uring: ask the kernel to give back the send (or room poll) in flight.
+  void cancel_send(Connection* c);
+  // A sendmsg the kernel holds: its segments' iovecs must stay put.
+  static bool send_in_kernel(const Connection* c) noexcept { return c->send_active_ && !c->want_room_; }
   bool handle_head(Connection* c, const std::uint8_t*& p, std::size_t& len);
   void feed_frames(Connection* c, const BufRef& blk, const std::uint8_t* p, std::size_t len);
   void protocol_error(Connection* c, const DecodeResult& r, const std::uint8_t* p,
@@ -154,11 +183,15 @@ class ReactorImpl {
   void run_timers();
   int next_timeout_ms();
   void retry_buffer_waiters();
+  void check_pool();
+  void unpin(Connection* c);
   void shutdown_all();
+  void wake_others() noexcept;
+  Connection* find(std::uint64_t id) const noexcept;
 
   Reactor* api_;
   ReactorOptions opts_;
-  std::uint32_t low_water_count_ = 0;
+  bool pool_was_low_ = false;  // counted in the process-wide low-pool count
 
   // io_uring
   io_uring ring_{};
@@ -191,6 +224,9 @@ class ReactorImpl {
   std::vector<Connection*> dirty_;
   std::vector<Connection*> finalize_;
   std::vector<Connection*> buffer_waiters_;
+  // Connections with segments that reference receive buffers (pooled_segs_
+  // > 0, or was when added; pruned by the unpin pass).
+  std::vector<Connection*> pinners_;
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, Connection*> conns_;
   std::uint64_t next_conn_id_ = 1;

@@ -11,7 +11,8 @@
 // References may be taken and dropped on any thread (the count is atomic),
 // which is how one received log frame is queued on connections of several
 // reactors. A receive buffer whose last reference drops on a foreign thread
-// is handed back to its reactor through a lock-free list and a wake-up.
+// is handed back to its reactor through a lock-free list and a wake-up, so
+// the Reactor that received it must outlive every reference to it.
 //
 // ### Padding
 // Every block has kBlockPadding readable bytes past `capacity`, so JSON that

@@ -16,15 +16,23 @@
 // ### Send path
 // Generated frames are written into a per-connection scratch block
 // (reserve/commit); relayed frames are queued by reference (send_ref), never
-// copied, unless the reactor's receive pool is running low (then they are
-// copied once, so a slow reader cannot pin the ring). At most one send is in
-// flight per socket; queued frames are gathered into one sendmsg.
+// copied, unless the receive pool they came from (this reactor's or
+// another's) is running low: then they are copied once, and frames already
+// queued by reference anywhere are moved out the same way (counted in
+// ReactorStats::pinned_copies), so a slow reader cannot pin the ring. At
+// most one send is in flight per socket; queued frames are gathered into one
+// sendmsg. A full socket is waited on (POLLOUT / EPOLLOUT), never retried in
+// a loop.
 //
 // ### Output limits
 // The queue has a hard limit and a timed soft limit (as Redis' client output
 // buffer limits): past the hard limit, or above the soft limit for longer
 // than soft_seconds, the connection is closed with reason
-// "output limit exceeded" and the reactor's slow_disconnects counts it.
+// "output limit exceeded" and the reactor's slow_disconnects counts it. The
+// soft limit is checked by a timer too, so a queue that stops growing but
+// never drains is still cut off. Either way the queued output is dropped at
+// once (an in-flight send is cancelled): a reader that has stopped would
+// never take it.
 #pragma once
 
 #include <chrono>
@@ -57,6 +65,10 @@ struct OutputLimits {
   std::size_t hard = 32u << 20;                     // 0: none
   std::size_t soft = 8u << 20;                      // 0: none
   std::chrono::seconds soft_seconds{60};
+  // close() flushes queued output first; a peer that does not take it
+  // within this time is cut off (its output dropped), so a reader that has
+  // stopped cannot keep a closing connection alive for ever.
+  std::chrono::milliseconds close_timeout{10000};
 };
 
 struct ConnectionOptions {
@@ -148,9 +160,11 @@ class Connection {
   void set_high_water(std::size_t n) noexcept { high_water_ = n; }
   bool writable() const noexcept { return queued_ < high_water_ && !closing_; }
 
-  // Close after the queued output is flushed (reads stop now).
+  // Close after the queued output is flushed (reads stop now), or after
+  // OutputLimits::close_timeout, whichever comes first.
   void close(CloseReason reason = CloseReason::local, std::string message = {});
-  // Close now, dropping queued output.
+  // Close now, dropping queued output (a send already handed to the kernel
+  // is cancelled where the backend can; its bytes may still go out).
   void abort(CloseReason reason = CloseReason::local, std::string message = {});
   bool closing() const noexcept { return closing_; }
 
@@ -188,8 +202,14 @@ class Connection {
   bool freed_ = false;        // on the reactor's free list
   bool above_high_ = false;   // for on_drain edge
   bool wait_buffers_ = false; // recv parked for want of buffers
-  bool epoll_out_ = false;    // epoll: EPOLLOUT armed
+  bool want_room_ = false;    // send_active_ means: waiting for the socket to
+                              // have room (EPOLLOUT / io_uring POLLOUT), not
+                              // a send the kernel holds
   bool registered_ = false;   // epoll: fd added
+  bool epoll_parked_ = false; // epoll: fd taken out while waiting for buffers
+  bool send_cancel_ = false;  // io_uring: cancel of the in-flight send asked
+  bool aborted_ = false;      // abort(): queued output is dropped, not sent
+  bool pinner_ = false;       // on the reactor's list of pinning connections
   CloseInfo close_info_;
 
   // Partial frame or HTTP head carried to the next read.
@@ -213,6 +233,12 @@ class Connection {
   BufRef scratch_;              // current scratch block
   std::size_t scratch_used_ = 0;
   std::size_t in_flight_segs_ = 0;  // segments covered by the send in flight
+  // Queued segments that reference a receive buffer (of any reactor's
+  // pool): what must be copied out when that pool runs low.
+  std::size_t pooled_segs_ = 0;
+  std::uint64_t soft_timer_ = 0;    // TimerId: re-checks the soft limit
+  std::uint64_t close_timer_ = 0;   // TimerId: close_timeout
+  std::uint64_t room_timer_ = 0;    // TimerId: io_uring, room wait by timer
   alignas(8) unsigned char msg_storage_[64];  // struct msghdr
   void* iov_ = nullptr;         // struct iovec[kMaxIov]
   Connection* next_free_ = nullptr;

@@ -31,8 +31,10 @@ struct ReactorOptions {
   std::uint32_t recv_buffers = 256;      // receive pool size (power of two)
   std::uint32_t recv_buffer_size = 64 * 1024;
   std::uint32_t ring_entries = 1024;     // io_uring submission queue size
-  // When fewer than this share of receive buffers is free, frames queued for
-  // sending are copied out instead of pinning a receive buffer.
+  // When fewer than this share of receive buffers (and at least one) is
+  // free, the pool is low: frames relayed from it are copied instead of
+  // pinning a receive buffer, and frames already queued by reference on any
+  // reactor's connections are copied out.
   double low_water = 0.25;
 };
 
