@@ -1,0 +1,121 @@
+// hms-load: simulated docks and clients driving a hub over the real
+// transport, and the raw loopback floor printed beside it for scale.
+//
+// ### What a run does
+// 1. Clients connect (HTTP CONNECT unless `raw`), handshake as
+//    {"type":"client"}, add the services web0..web<n-1> (an existing one is
+//    fine) and subscribe. The run waits for all of them: a frame sent before
+//    every client listens could not be expected at every client.
+// 2. Docks connect in a bounded window (at most `connect_window` waiting for
+//    their handshake reply at once, so the hub's accept backlog is never
+//    overrun by a burst of blocking connects), handshake as docks and answer
+//    every command with ok. A dock streams stdout frames for its service
+//    (dock i runs web<i mod services>) once the hub has subscribed it, as a
+//    real dock only sends what its peer listens to.
+// 3. After every dock is up, `warmup` seconds pass unmeasured, then the
+//    window of `duration` seconds. A frame counts when it is *received*
+//    inside the window: its latency (receive time minus the send time it
+//    carries, both CLOCK_MONOTONIC on this machine) is recorded and its
+//    sequence number checked for gaps.
+//
+// ### The stdout payload
+//   send time (u64 ns, CLOCK_MONOTONIC) | sequence (u64, per dock, from 0) |
+//   dock index (u32) | filler up to `payload` bytes
+// all little-endian. So the payload is at least kStampBytes long.
+//
+// ### Backpressure (never buffer without bound)
+// A dock writes only while its connection is below its high-water mark and
+// waits for on_drain otherwise. With rate 0 (as fast as possible) the docks
+// together also keep at most `window_kb` per client of frames in flight end
+// to end (sent, not yet received by the slowest client): the hub never queues
+// more than that for a client, so it never has to disconnect one of ours as a
+// slow reader, and the measured rate is what the whole path sustains. With a
+// fixed rate, a frame that falls due while its dock cannot write is skipped
+// (counted), not queued.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "histogram.hpp"
+
+namespace hms::load {
+
+inline constexpr std::size_t kStampBytes = 8 + 8 + 4;
+
+struct Options {
+  std::string hub = "127.0.0.1:10002";
+  unsigned docks = 1;
+  unsigned clients = 1;
+  std::size_t payload = 100;          // stdout payload bytes (>= kStampBytes)
+  double rate = 0;                    // frames/s per dock; 0: as fast as possible
+  std::string subscribe = "*";        // what every client subscribes to
+  unsigned services = 1;              // web0..web<services-1>
+  double duration = 5;                // measured seconds
+  double warmup = 1;                  // unmeasured seconds before
+  unsigned threads = 1;               // reactor threads in this process
+  bool raw = false;                   // raw frames instead of HTTP CONNECT
+  std::optional<pid_t> hub_pid;       // sample its RSS and CPU
+  std::size_t window_kb = 1024;       // rate 0: bytes in flight per client
+  std::size_t dock_high_water = 64 * 1024;
+  unsigned connect_window = 256;      // docks connecting at once
+  double setup_timeout = 120;         // seconds for clients + docks to come up
+};
+
+struct Report {
+  unsigned docks_up = 0, docks_failed = 0, clients_up = 0, clients_failed = 0;
+  unsigned docks_lost = 0, clients_lost = 0;  // closed before the end
+  double connect_seconds = 0;                 // all docks, first connect to last handshake
+  double window_seconds = 0;                  // measured
+  std::uint64_t sent = 0;                     // frames sent by docks in the window
+  std::uint64_t delivered = 0;                // frames received by clients in the window
+  std::uint64_t skipped = 0;                  // rate mode: due while the dock could not write
+  std::uint64_t lost = 0;                     // sequence gaps seen in the window
+  std::uint64_t reordered = 0;                // a sequence number at or below the last one
+  std::uint64_t malformed = 0;                // payloads that are not ours
+  std::size_t frame_bytes = 0;                // one stdout frame on the wire
+  LatencyHistogram latency;                   // ns
+  // --hub-pid: peak resident memory (max of VmHWM and the 100 ms samples of
+  // VmRSS over the whole run) and CPU use over the window (1.0 = one core).
+  std::optional<double> hub_rss_peak_mb, hub_rss_end_mb, hub_cpu;
+  double load_cpu = 0;  // this process over the window
+  // How busy each CPU of the machine was over the window (1.0 = fully), so
+  // a reader can tell whether something else was competing for the cores.
+  std::vector<double> cpu_busy;
+  std::vector<std::string> errors;  // the first few, for the summary
+
+  double delivered_per_s() const { return window_seconds > 0 ? delivered / window_seconds : 0; }
+  double sent_per_s() const { return window_seconds > 0 ? sent / window_seconds : 0; }
+};
+
+// Runs the load against opts.hub. Progress goes to stderr. Throws
+// std::runtime_error when the run cannot start at all (no reactor).
+Report run(const Options& opts);
+
+struct LoopbackOptions {
+  std::size_t payload = 100;
+  double duration = 3;
+  double warmup = 0.5;
+  std::size_t batch = 1024;  // frames per write(2): ~124 KB, the best case
+};
+
+struct LoopbackReport {
+  double window_seconds = 0;
+  std::uint64_t frames = 0;   // received in the window
+  std::size_t frame_bytes = 0;
+  int writer_cpu = -1, reader_cpu = -1;
+  double frames_per_s() const { return window_seconds > 0 ? frames / window_seconds : 0; }
+};
+
+// A plain blocking writer thread and reader thread over one loopback TCP
+// socket, each pinned to its own CPU of the process's affinity mask (the first
+// two), moving the same stdout frames a dock sends. No engine, no callbacks,
+// no per-frame allocation: the kernel's cost for one hop.
+LoopbackReport run_loopback(const LoopbackOptions& opts);
+
+}  // namespace hms::load

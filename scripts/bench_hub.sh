@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Hub benchmarks, end to end over loopback on two cores: hms-hub pinned to
+# cpu 0 (--threads 1), hms-load (docks and clients, one reactor thread) on
+# cpu 1. Each hub run gets a fresh registry in a temporary directory and a
+# random free high port.
+#
+#   scripts/bench_hub.sh [--quick] [--no-build]
+#
+#   fanout_100x10  100 docks writing as fast as the path allows, 10 clients
+#                  subscribed to '*', 100-byte payloads: delivered frames/s
+#                  (all clients together), target >= 7.5M
+#   docks_10k_rss  10,000 docks logging once a second each, 4 clients on '*':
+#                  the hub's peak RSS (VmHWM), MB, target <= 200
+#   docks_10k_p99  the same run: delivery latency p99 (dock send to client
+#                  receive), ms, target <= 2
+#   raw_loopback   for scale: a blocking writer (cpu 0) and reader (cpu 1) of
+#                  the same frames over one loopback socket, no engine, frames/s
+#
+# Prints a table (targets reported, not asserted) and one JSON object per
+# line ({"bench","impl","value","unit"}), also kept in
+# build-bench/bench-hub.jsonl. Logs of every run: build-bench/bench-hub-logs/.
+# --quick measures 2-3 s per bench instead of 5-10 s. Exits 1 when a run
+# failed (not when a target was missed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+quick=0
+build=1
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --no-build) build=0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench_hub: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if ((quick)); then
+  fan_warm=0.5 fan_dur=2 k10_warm=1 k10_dur=3 raw_warm=0.25 raw_dur=1
+else
+  fan_warm=1 fan_dur=5 k10_warm=2 k10_dur=10 raw_warm=0.5 raw_dur=3
+fi
+
+bdir=$root/build-bench
+logs=$bdir/bench-hub-logs
+hub=$bdir/apps/hms-hub
+load=$bdir/apps/load/hms-load
+
+# ---------------------------------------------------------------- clean-up
+
+# Every process this script started and has not reaped, by pid (never by
+# name): killed on any exit, so no hub outlives the script holding a port.
+live=()
+tmp=""
+cleanup() {
+  local p
+  for p in "${live[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for p in "${live[@]}"; do
+    # A hub that ignores TERM for 5 s is killed.
+    for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+    wait "$p" 2>/dev/null || true
+  done
+  live=()
+  [[ -n $tmp ]] && rm -rf "$tmp"
+  return 0
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+forget() {  # pid: reaped, no longer ours to kill
+  local keep=() p
+  for p in "${live[@]}"; do [[ $p == "$1" ]] || keep+=("$p"); done
+  live=("${keep[@]}")
+}
+
+# ---------------------------------------------------------------- set-up
+
+if ((build)); then
+  # Tests off as scripts/bench configures this tree, so the two scripts do
+  # not flip each other's cache.
+  cmake -S . -B "$bdir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHMS_BUILD_TESTS=OFF >/dev/null
+  ninja -C "$bdir" hms-hub hms-load >&2
+fi
+[[ -x $hub && -x $load ]] || { echo "bench_hub: $hub or $load missing (build first)" >&2; exit 1; }
+mkdir -p "$logs"
+rm -f "$logs"/*.out "$logs"/*.err "$logs"/*.log
+tmp=$(mktemp -d /tmp/hms-bench-hub.XXXXXX)
+
+# A random high port nothing listens on or is connected from right now.
+pick_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+    if [[ -z $(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ]]; then
+      echo "$p"
+      return
+    fi
+  done
+  echo "bench_hub: no free port found" >&2
+  exit 1
+}
+
+hub_pid=""
+hub_port=""
+start_hub() {  # tag
+  hub_port=$(pick_port)
+  taskset -c 0 "$hub" --address 127.0.0.1 --port "$hub_port" --db "$tmp/$1.db" --threads 1 \
+    --log-level warn >"$logs/$1.hub.log" 2>&1 &
+  hub_pid=$!
+  live+=("$hub_pid")
+  for _ in $(seq 100); do
+    if ! kill -0 "$hub_pid" 2>/dev/null; then
+      echo "bench_hub: the hub for $1 exited at start:" >&2
+      tail -5 "$logs/$1.hub.log" >&2
+      return 1
+    fi
+    [[ -n $(ss -Htln "sport = :$hub_port" 2>/dev/null) ]] && return 0
+    sleep 0.1
+  done
+  echo "bench_hub: the hub for $1 is not listening on $hub_port after 10 s" >&2
+  return 1
+}
+stop_hub() {
+  [[ -n $hub_pid ]] || return 0
+  kill -TERM "$hub_pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$hub_pid" 2>/dev/null || true
+  wait "$hub_pid" 2>/dev/null || true
+  forget "$hub_pid"
+  hub_pid=""
+}
+
+# run_load TAG SECONDS_LIMIT ARGS...: hms-load on cpu 1 against the running
+# hub; its stdout (summary and JSON lines) in $logs/TAG.out.
+run_load() {
+  local tag=$1 limit=$2 pid rc=0
+  shift 2
+  timeout -k 5 "$limit" taskset -c 1 "$load" --hub "127.0.0.1:$hub_port" --hub-pid "$hub_pid" \
+    --threads 1 --json --name "$tag" "$@" >"$logs/$tag.out" 2>"$logs/$tag.err" &
+  pid=$!
+  live+=("$pid")
+  wait "$pid" || rc=$?
+  forget "$pid"
+  if ((rc != 0)); then
+    echo "bench_hub: $tag failed (hms-load exit $rc):" >&2
+    grep -v '^{' "$logs/$tag.out" | sed 's/^/  /' | tail -12 >&2 || true
+    tail -5 "$logs/$tag.err" | sed 's/^/  /' >&2 || true
+  fi
+  return "$rc"
+}
+
+value_of() {  # file bench -> value of that JSON line (empty if missing)
+  sed -n "s/^{\"bench\":\"$2\",\"impl\":\"[^\"]*\",\"value\":\([^,]*\),.*/\1/p" "$1" | head -1
+}
+
+# Other processes that took more than a fifth of a core during a window make
+# its numbers a statement about the machine, not about the hub: say so.
+contended() {  # file tag
+  local o
+  o=$(value_of "$1" "$2_others_cpu")
+  if [[ -n $o ]] && ((o > 20)); then
+    notes+=("WARNING: $2: other processes used ${o}% of a core during the window; its numbers are contended")
+  fi
+}
+
+rows=()     # "bench impl value unit target", in run order
+notes=()    # context lines printed under the table
+failed=0
+add_row() { rows+=("$1 $2 ${3:-null} $4 ${5:--}"); }
+
+echo "bench_hub: $(uname -sr), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); hub on cpu 0, hms-load on cpu 1; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+# ---------------------------------------------------------------- benches
+
+# fanout_100x10
+echo "bench_hub: fanout_100x10 (${fan_dur} s after ${fan_warm} s warm-up)" >&2
+v=""
+if start_hub fanout_100x10 &&
+   run_load fanout_100x10 $((60 + ${fan_dur%.*} * 2)) --docks 100 --clients 10 --payload 100 --rate 0 \
+     --subscribe '*' --warmup "$fan_warm" --duration "$fan_dur"; then
+  f=$logs/fanout_100x10.out
+  v=$(value_of "$f" fanout_100x10)
+  notes+=("fanout_100x10: docks sent $(value_of "$f" fanout_100x10_sent) frames/s; latency p50 $(value_of "$f" fanout_100x10_p50) us, p99 $(value_of "$f" fanout_100x10_p99) us; lost $(value_of "$f" fanout_100x10_lost); CPU hub $(value_of "$f" fanout_100x10_hub_cpu)%, hms-load $(value_of "$f" fanout_100x10_load_cpu)%, other processes $(value_of "$f" fanout_100x10_others_cpu)%")
+  contended "$f" fanout_100x10
+else
+  failed=1
+fi
+stop_hub
+add_row fanout_100x10 hms "$v" frames/s ">=7500000"
+
+# docks_10k: one run, two rows
+echo "bench_hub: docks_10k (${k10_dur} s after ${k10_warm} s warm-up)" >&2
+rss="" p99=""
+if start_hub docks_10k &&
+   run_load docks_10k $((120 + ${k10_dur%.*} * 2)) --docks 10000 --clients 4 --payload 100 --rate 1 \
+     --subscribe '*' --warmup "$k10_warm" --duration "$k10_dur"; then
+  f=$logs/docks_10k.out
+  rss=$(value_of "$f" docks_10k_rss)
+  p99=$(value_of "$f" docks_10k_p99)
+  [[ -n $p99 ]] && p99=$(awk -v u="$p99" 'BEGIN { printf "%.3f", u / 1000 }')
+  notes+=("docks_10k: $(grep -m1 'set-up' "$f" | sed 's/^ *set-up *//'); delivered $(value_of "$f" docks_10k) frames/s; latency p50 $(value_of "$f" docks_10k_p50) us, p99.9 $(value_of "$f" docks_10k_p999) us, max $(value_of "$f" docks_10k_max) us; lost $(value_of "$f" docks_10k_lost); CPU hub $(value_of "$f" docks_10k_hub_cpu)%, hms-load $(value_of "$f" docks_10k_load_cpu)%, other processes $(value_of "$f" docks_10k_others_cpu)%")
+  contended "$f" docks_10k
+else
+  failed=1
+fi
+stop_hub
+add_row docks_10k_rss hms "$rss" MB "<=200"
+add_row docks_10k_p99 hms "$p99" ms "<=2"
+
+# raw_loopback: writer on cpu 0, reader on cpu 1
+echo "bench_hub: raw_loopback (${raw_dur} s after ${raw_warm} s warm-up)" >&2
+v=""
+if timeout -k 5 60 taskset -c 0,1 "$load" loopback --payload 100 --warmup "$raw_warm" --duration "$raw_dur" \
+     --json --name raw_loopback >"$logs/raw_loopback.out" 2>"$logs/raw_loopback.err"; then
+  v=$(value_of "$logs/raw_loopback.out" raw_loopback)
+else
+  echo "bench_hub: raw_loopback failed:" >&2
+  tail -5 "$logs/raw_loopback.err" >&2 || true
+  failed=1
+fi
+add_row raw_loopback raw "$v" frames/s -
+
+# ---------------------------------------------------------------- report
+
+jsonl=$bdir/bench-hub.jsonl
+printf '%s\n' "${rows[@]}" | awk -v out="$jsonl" '
+  BEGIN {
+    printf "%-15s %-5s %14s %-9s %-12s %s\n", "bench", "impl", "value", "unit", "target", "status"
+    printf "%-15s %-5s %14s %-9s %-12s %s\n", "-----", "----", "-----", "----", "------", "------"
+    printf "" > out
+  }
+  {
+    status = ""
+    if ($3 == "null") status = "FAILED"
+    else if ($5 ~ /^>=/) status = ($3 + 0 >= substr($5, 3) + 0) ? "met" : "MISSED"
+    else if ($5 ~ /^<=/) status = ($3 + 0 <= substr($5, 3) + 0) ? "met" : "MISSED"
+    if ($3 == "null") shown = "-"
+    else if ($4 == "frames/s") shown = sprintf("%.0f", $3)
+    else shown = sprintf("%.3f", $3)
+    printf "%-15s %-5s %14s %-9s %-12s %s\n", $1, $2, shown, $4, $5, status
+    printf "{\"bench\":\"%s\",\"impl\":\"%s\",\"value\":%s,\"unit\":\"%s\"}\n", $1, $2, $3, $4 >> out
+  }'
+echo
+if ((${#notes[@]})); then
+  printf '%s\n' "${notes[@]}"
+  echo
+fi
+cat "$jsonl"
+exit "$failed"
