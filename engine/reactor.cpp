@@ -38,6 +38,7 @@ namespace {
 
 constexpr std::size_t kMaxIov = 64;
 constexpr std::size_t kScratchBlock = 64 * 1024;
+constexpr std::size_t kScratchFirst = 1024;
 constexpr int kEpollReadsPerEvent = 8;  // fairness: then let others run
 constexpr auto kShutdownDrain = std::chrono::seconds(2);
 // io_uring: how long to wait before sending again to a peer that has shut
@@ -333,18 +334,19 @@ struct ConnAccess {
     const std::size_t cap = c->seg_cap_ ? c->seg_cap_ * 2 : 16;
     auto* n = new Segment[cap];
     for (std::size_t i = 0; i < c->seg_count_; ++i)
-      n[i] = std::move(c->seg_[(c->seg_head_ + i) % c->seg_cap_]);
+      n[i] = std::move(c->seg_[(c->seg_head_ + i) & (c->seg_cap_ - 1)]);
     delete[] c->seg_;
     c->seg_ = n;
     c->seg_cap_ = cap;
     c->seg_head_ = 0;
   }
+  // seg_cap_ is a power of two: a mask, not a 64-bit divide per access.
   static Segment& at(Connection* c, std::size_t i) {
-    return c->seg_[(c->seg_head_ + i) % c->seg_cap_];
+    return c->seg_[(c->seg_head_ + i) & (c->seg_cap_ - 1)];
   }
   static void push(Connection* c, BufRef ref, const std::uint8_t* p, std::size_t n) {
     if (c->seg_count_ == c->seg_cap_) grow(c);
-    Segment& s = c->seg_[(c->seg_head_ + c->seg_count_) % c->seg_cap_];
+    Segment& s = c->seg_[(c->seg_head_ + c->seg_count_) & (c->seg_cap_ - 1)];
     if (ref->is_pooled()) {
       // Pins a receive buffer: the reactor must be able to find it when
       // that buffer's pool runs low.
@@ -361,7 +363,7 @@ struct ConnAccess {
   }
   static void pop(Connection* c) {
     release(c, c->seg_[c->seg_head_]);
-    c->seg_head_ = (c->seg_head_ + 1) % c->seg_cap_;
+    c->seg_head_ = (c->seg_head_ + 1) & (c->seg_cap_ - 1);
     --c->seg_count_;
   }
   // Drops the newest segment (not yet handed to the kernel).
@@ -416,7 +418,11 @@ struct ConnAccess {
 
 std::uint8_t* Connection::reserve(std::size_t n) {
   if (!scratch_ || scratch_->capacity() - scratch_used_ < n) {
-    scratch_ = BufRef::adopt(Block::heap(n > kScratchBlock ? n : kScratchBlock));
+    // Start small and double up to kScratchBlock: most of 10,000 docks only
+    // ever send a handshake and a few replies, and must not cost 64 KiB each.
+    std::size_t want = kScratchFirst;
+    if (scratch_) want = std::min<std::size_t>(std::size_t{scratch_->capacity()} * 2, kScratchBlock);
+    scratch_ = BufRef::adopt(Block::heap(n > want ? n : want));
     scratch_used_ = 0;
   }
   return scratch_->data() + scratch_used_;
@@ -459,6 +465,17 @@ bool Connection::send_ref(const BufRef& storage, const std::uint8_t* data, std::
   if (!storage || BlockPool::pinning_hurts(*storage.get())) {
     if (storage) ++reactor_->stats.pinned_copies;
     return send_copy(data, n);
+  }
+  // Frames relayed back to back from one receive buffer are contiguous
+  // there too: one iovec for all of them (safe while in flight, as in
+  // commit(): completions advance by the bytes the kernel reports).
+  if (seg_count_) {
+    auto& last = ConnAccess::at(this, seg_count_ - 1);
+    if (last.ref.get() == storage.get() && last.data + last.len == data) {
+      last.len += n;
+      ConnAccess::queued_more(this, n);
+      return true;
+    }
   }
   ConnAccess::push(this, storage, data, n);
   ConnAccess::queued_more(this, n);
