@@ -110,36 +110,42 @@ bool Peer::send_message(Opcode op, std::string_view id, std::string_view payload
   return true;
 }
 
-void Peer::request(Opcode op, std::string_view id, std::string_view payload, ReplyCallback cb) {
+bool Peer::begin_request(ReplyCallback& cb, std::uint16_t* rid) {
   Result fail;
   if (!conn_ || conn_->closing()) {
     fail.status = Result::Status::closed;
     fail.text = kDestroyed;
-    if (cb) cb(fail);
-    return;
+  } else if (!free_.empty()) {
+    // Freed ids are reused last-freed-first, as the reference's free list.
+    *rid = free_.back();
+    free_.pop_back();
+  } else if (top_ < kMaxInFlight) {
+    *rid = static_cast<std::uint16_t>(top_++);
+    pending_.emplace_back();
+  } else {
+    fail.status = Result::Status::rejected;
+    fail.text = "too many requests in flight (65536)";
   }
+  if (fail.status != Result::Status::ok) {
+    if (cb) cb(fail);
+    return false;
+  }
+  // A request without a callback still holds its id until the reply, as in
+  // the reference; an empty function marks "nobody waits".
+  pending_[*rid] = cb ? std::move(cb) : ReplyCallback([](const Result&) {});
+  return true;
+}
+
+void Peer::request(Opcode op, std::string_view id, std::string_view payload, ReplyCallback cb) {
   if (id.size() > 0xffff) {
+    Result fail;
     fail.status = Result::Status::rejected;
     fail.text = "id longer than 65535 bytes";
     if (cb) cb(fail);
     return;
   }
   std::uint16_t rid;
-  if (!free_.empty()) {
-    rid = free_.back();
-    free_.pop_back();
-  } else if (top_ < kMaxInFlight) {
-    rid = static_cast<std::uint16_t>(top_++);
-    pending_.emplace_back();
-  } else {
-    fail.status = Result::Status::rejected;
-    fail.text = "too many requests in flight (65536)";
-    if (cb) cb(fail);
-    return;
-  }
-  // A request without a callback still occupies its id until the reply, as
-  // in the reference; an empty function marks "nobody waits".
-  pending_[rid] = cb ? std::move(cb) : ReplyCallback([](const Result&) {});
+  if (!begin_request(cb, &rid)) return;
   const std::size_t head = message_head_size(id.size());
   std::uint8_t* p = conn_->reserve(head + payload.size());
   encode_message_head(p, FrameType::request, rid, op, id, payload.size());
@@ -171,27 +177,9 @@ void Peer::handshake(std::string_view json_object, ReplyCallback cb) {
 }
 
 void Peer::ping(ReplyCallback cb) {
-  Result fail;
-  if (!conn_ || conn_->closing()) {
-    fail.status = Result::Status::closed;
-    fail.text = kDestroyed;
-    if (cb) cb(fail);
-    return;
-  }
+  // Pings share the request id space with requests (one cable free list).
   std::uint16_t rid;
-  if (!free_.empty()) {
-    rid = free_.back();
-    free_.pop_back();
-  } else if (top_ < kMaxInFlight) {
-    rid = static_cast<std::uint16_t>(top_++);
-    pending_.emplace_back();
-  } else {
-    fail.status = Result::Status::rejected;
-    fail.text = "too many requests in flight (65536)";
-    if (cb) cb(fail);
-    return;
-  }
-  pending_[rid] = cb ? std::move(cb) : ReplyCallback([](const Result&) {});
+  if (!begin_request(cb, &rid)) return;
   std::uint8_t* p = conn_->reserve(kHeaderSize);
   encode_header(p, FrameType::ping, rid, 0);
   conn_->commit(kHeaderSize);

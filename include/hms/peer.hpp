@@ -188,6 +188,8 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   Peer() = default;
   void bind(Connection& c);
   void send_reply(std::uint16_t rid, FrameType type, std::string_view body);
+  // Takes a request id and parks cb under it; on failure calls cb at once.
+  bool begin_request(ReplyCallback& cb, std::uint16_t* rid);
   void fail_pending();
   void on_frame(Connection& c, const FrameView& f, const BufRef& storage) override;
   void on_close(Connection& c, const CloseInfo& info) override;
