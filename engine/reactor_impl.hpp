@@ -137,6 +137,8 @@ class ReactorImpl {
 
   Backend backend = Backend::epoll;
   ReactorStats stats;
+  std::vector<std::function<void()>> before_flush_;  // Reactor::add_before_flush
+  std::int64_t wait_ns_ = 0;  // time blocked in the kernel this pass
   std::chrono::steady_clock::time_point now{};
   std::size_t live_connections = 0;
   BlockPool pool_;

@@ -79,6 +79,10 @@ class Reactor {
   TimerId add_timer(std::chrono::nanoseconds after, std::function<void()> fn);
   TimerId add_periodic(std::chrono::nanoseconds every, std::function<void()> fn);
   void cancel_timer(TimerId id) noexcept;
+  // Runs `fn` once per loop pass, after completions and posted tasks and
+  // before pending output is flushed: the place to hand batched work on.
+  // Call before run() or on the reactor thread.
+  void add_before_flush(std::function<void()> fn);
   // Loop time, refreshed once per iteration.
   std::chrono::steady_clock::time_point now() const noexcept;
 
