@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -50,6 +51,40 @@ bool valid_service_name(std::string_view id) {
   return true;
 }
 
+// What docks get before a start/stop/restart. The reference builds
+// {start, build, env, tags, limit, docks} and JSON.stringify drops the
+// absent members, so they go out in that order (to_json(Service) uses the
+// registry's order, which puts env last).
+std::string update_body(const Service& s) {
+  std::string out;
+  JsonWriter w(out);
+  auto strings = [&w](const std::vector<std::string>& v) {
+    w.begin_array();
+    for (const auto& x : v) w.string(x);
+    w.end_array();
+  };
+  w.begin_object();
+  if (s.start) w.key("start").string(*s.start);
+  if (s.build) w.key("build").string(*s.build);
+  if (s.env) {
+    w.key("env").begin_object();
+    for (const auto& [k, v] : *s.env) w.key(k).string(v);
+    w.end_object();
+  }
+  if (s.tags) {
+    w.key("tags");
+    strings(*s.tags);
+  }
+  if (s.limit) w.key("limit").number(*s.limit);
+  else if (s.limit_raw) w.key("limit").raw(*s.limit_raw);
+  if (s.docks) {
+    w.key("docks");
+    strings(*s.docks);
+  }
+  w.end_object();
+  return out;
+}
+
 // Compares without an early exit, so the time taken does not tell how much
 // of a guessed token was right.
 bool constant_time_equal(std::string_view a, std::string_view b) {
@@ -69,6 +104,15 @@ std::string trim(std::string_view s) {
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
     s.remove_suffix(1);
   return std::string(s);
+}
+
+// Whether a JSON text is falsy in JavaScript once parsed (null, false, "",
+// 0); an empty text (no reply body) counts as falsy too.
+bool json_falsy(std::string_view t) {
+  if (t.empty() || t == "null" || t == "false" || t == "\"\"") return true;
+  if (t.front() == '-' || (t.front() >= '0' && t.front() <= '9'))
+    return std::strtod(std::string(t).c_str(), nullptr) == 0;
+  return false;
 }
 
 // Counters a shard publishes for /metrics (written by its thread every
@@ -378,8 +422,12 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
   else
     hs = parse_handshake_copy(s.parser, text);
   if (!hs) {
-    // The reference would throw on bad JSON; we answer instead.
-    fail(std::string(kBadHandshake) + ": " + to_string(hs.error), false);
+    // The reference reads `protocol` from whatever JSON.parse gave, so a
+    // non-object handshake gets the protocol error; bad JSON would throw
+    // there, and a known member of the wrong type is our stricter parse.
+    // All answer the protocol error (as hms/control.hpp documents).
+    HMS_LOG(info, "handshake is not usable JSON: %s at byte %zu", to_string(hs.error), hs.error_offset);
+    fail(kBadProtocol, false);
     return;
   }
   const Handshake& h = *hs.value;
@@ -680,17 +728,21 @@ void HubImpl::handle(Request req) {
           [](const DockInfo&) -> Issue { return [](Peer& p, ReplyCallback cb) { p.ps(std::move(cb)); }; },
           [this, req](bool ok, std::string e, std::vector<std::string> parts) {
             if (!ok) return answer(req, false, std::move(e));
-            // Concatenate the docks' arrays (each is a JSON array).
+            // As the reference's forEach: an array reply is spliced in, any
+            // other truthy value is one element, a falsy one is dropped.
             std::string out = "[";
             bool first = true;
             for (auto& part : parts) {
               std::string t = trim(part);
-              if (t.size() < 2 || t.front() != '[' || t.back() != ']') continue;
-              std::string inner = trim(std::string_view(t).substr(1, t.size() - 2));
-              if (inner.empty()) continue;
+              std::string item;
+              if (t.size() >= 2 && t.front() == '[' && t.back() == ']')
+                item = trim(std::string_view(t).substr(1, t.size() - 2));
+              else if (!json_falsy(t))
+                item = std::move(t);
+              if (item.empty()) continue;
               if (!first) out += ',';
               first = false;
-              out += inner;
+              out += item;
             }
             out += ']';
             answer(req, true, std::move(out));
@@ -723,16 +775,7 @@ void HubImpl::status_change(Request req, Opcode op) {
   Service s = *cur;
   s.stopped = op == Opcode::stop;
   if (!registry_->put(s)) return answer(req, false, "registry write failed: " + registry_->last_error());
-  // What docks get with the command: {start, build, env, tags, limit, docks}.
-  Service upd;
-  upd.start = s.start;
-  upd.build = s.build;
-  upd.env = s.env;
-  upd.tags = s.tags;
-  upd.limit = s.limit;
-  upd.limit_raw = s.limit_raw;
-  upd.docks = s.docks;
-  std::string body = to_json(upd);
+  std::string body = update_body(s);
   HMS_LOG(info, "[%s] sending %s to docks", req.id.c_str(), to_string(op));
   const std::string id = req.id;
   for_each(
