@@ -149,8 +149,16 @@ struct ConnState {
   std::shared_ptr<DockInfo> dock;
 };
 
+// A log frame bound for another shard: a reference to its bytes.
+struct Outgoing {
+  BufRef keep;
+  const std::uint8_t* start;
+  std::size_t len;
+};
+
 struct Shard {
   HubImpl* hub = nullptr;
+  std::vector<std::vector<Outgoing>> outbox;  // by destination shard
   unsigned index = 0;
   std::unique_ptr<Reactor> reactor;
   std::thread thread;
@@ -192,6 +200,7 @@ class HubImpl {
   // ---- fan-out (any shard)
   void publish(Shard& s, const FrameView& f, const BufRef& storage);
   void deliver(Shard& s, const FrameView& f, const BufRef& storage);
+  void flush_outbox(Shard& s);
   void add_local(Shard& s, ConnState* st, const std::string& id);
   void remove_local(Shard& s, ConnState* st, const std::string& id);
 
@@ -297,6 +306,8 @@ void HubImpl::start() {
   port = bound;
   for (auto& sp : shards_) {
     Shard* s = sp.get();
+    s->outbox.resize(shards_.size());
+    s->reactor->add_before_flush([this, s] { flush_outbox(*s); });
     s->reactor->add_periodic(std::chrono::milliseconds(250), [s] {
       const ReactorStats& st = s->reactor->stats();
       auto put = [s](Metric m, std::uint64_t v) { s->snap[m].store(v, std::memory_order_relaxed); };
@@ -495,15 +506,26 @@ void HubImpl::on_client_request(Shard& s, Peer& p, const Message& m, Reply r) {
 void HubImpl::publish(Shard& s, const FrameView& f, const BufRef& storage) {
   if (s.local_entries.load(std::memory_order_relaxed)) deliver(s, f, storage);
   if (shards_.size() == 1) return;
-  const std::uint8_t* start = f.body - kHeaderSize;
-  const std::size_t len = kHeaderSize + f.header.length;
   for (auto& other : shards_) {
     if (other.get() == &s || !other->local_entries.load(std::memory_order_relaxed)) continue;
-    Shard* o = other.get();
-    // The other shard gets a reference to the same bytes, not a copy.
-    o->reactor->post([this, o, keep = storage, start, len] {
-      const DecodeResult r = decode_frame(start, len);
-      if (r.status == DecodeStatus::frame) deliver(*o, r.frame, keep);
+    // The other shard gets a reference to the same bytes, not a copy; the
+    // frames bound for it are handed over in one post per loop pass
+    // (flush_outbox), not one per frame.
+    s.outbox[other->index].push_back(Outgoing{storage, f.body - kHeaderSize, kHeaderSize + f.header.length});
+  }
+}
+
+void HubImpl::flush_outbox(Shard& s) {
+  for (std::size_t i = 0; i < s.outbox.size(); ++i) {
+    if (s.outbox[i].empty()) continue;
+    auto batch = std::make_shared<std::vector<Outgoing>>(std::move(s.outbox[i]));
+    s.outbox[i].clear();
+    Shard* o = shards_[i].get();
+    o->reactor->post([this, o, batch] {
+      for (const Outgoing& out : *batch) {
+        const DecodeResult r = decode_frame(out.start, out.len);
+        if (r.status == DecodeStatus::frame) deliver(*o, r.frame, out.keep);
+      }
     });
   }
 }
@@ -523,10 +545,12 @@ void HubImpl::deliver(Shard& s, const FrameView& f, const BufRef& storage) {
     if (as_is) c->peer->relay(f, storage);
     else c->peer->send_message(static_cast<Opcode>(m.opcode), reencoded_id, m.payload_text());
   };
-  auto it = s.subs.find(m.service);
-  if (it != s.subs.end())
-    for (ConnState* c : it->second)
-      if (!c->globbing) send(c);  // '*' subscribers get it below, once
+  if (!s.subs.empty()) {  // skip hashing the id when only '*' is wanted
+    auto it = s.subs.find(m.service);
+    if (it != s.subs.end())
+      for (ConnState* c : it->second)
+        if (!c->globbing) send(c);  // '*' subscribers get it below, once
+  }
   for (ConnState* c : s.star) send(c);
 }
 
