@@ -237,7 +237,7 @@ class Reader {
   std::string_view whole_text() const noexcept { return trim({base_, size_}); }
 
   bool root_object(od::object& obj) {
-    od::json_type t;
+    od::json_type t{};
     if (!root_type(t)) return false;
     if (t != od::json_type::object) return fail(JsonError::wrong_type, root_start());
     if (max_depth_ < 1) return fail(JsonError::too_deep, root_start());
@@ -246,7 +246,7 @@ class Reader {
   }
 
   bool root_array(od::array& arr) {
-    od::json_type t;
+    od::json_type t{};
     if (!root_type(t)) return false;
     if (t != od::json_type::array) return fail(JsonError::wrong_type, root_start());
     if (max_depth_ < 1) return fail(JsonError::too_deep, root_start());
@@ -263,7 +263,7 @@ class Reader {
 
   // A number or string root, returned as its trimmed JSON text.
   bool root_scalar(std::string& out) {
-    od::json_type t;
+    od::json_type t{};
     if (!root_type(t)) return false;
     const std::string_view whole = whole_text();
     if (t == od::json_type::number) {
@@ -291,7 +291,7 @@ class Reader {
   // only: wrong_type promises well-formed JSON, but the parse stops at the
   // first wrong member, before it has seen the rest of the text.
   bool validate_document() {
-    od::json_type t;
+    od::json_type t{};
     if (!root_type(t)) return false;
     const std::string_view whole = whole_text();
     switch (t) {
@@ -456,7 +456,7 @@ class Reader {
 
   // An array element that must be an object (a service, a ps dock).
   bool element_object(od::value& v, od::object& obj, std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     if (t != od::json_type::object) return wrong_type(v);
     if (depth > max_depth_) return fail(JsonError::too_deep, start_of(v));
@@ -508,7 +508,7 @@ class Reader {
 
   // A string member whose absence is "" (null: "" too).
   bool string_or_null(od::value& v, std::string& out) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     if (t == od::json_type::null) {
       out.clear();
@@ -519,7 +519,7 @@ class Reader {
   }
 
   bool opt_string(od::value& v, std::optional<std::string>& out) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     if (t == od::json_type::null) {
       out.reset();
@@ -533,7 +533,7 @@ class Reader {
   }
 
   bool opt_bool(od::value& v, std::optional<bool>& out) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     if (t == od::json_type::null) {
       out.reset();
@@ -550,7 +550,7 @@ class Reader {
   // reference); null: absent.
   bool opt_string_list(od::value& v, std::optional<std::vector<std::string>>& out,
                        std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     if (t == od::json_type::null) {
       out.reset();
@@ -596,7 +596,7 @@ class Reader {
   }
 
   bool limit(od::value& v, Service& s, std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     s.limit.reset();
     s.limit_raw.reset();
@@ -616,7 +616,7 @@ class Reader {
 
   bool protocol(od::value& v, std::optional<double>& value,
                 std::optional<std::string>& raw, std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     value.reset();
     raw.reset();
@@ -635,7 +635,7 @@ class Reader {
   }
 
   bool env(od::value& v, std::optional<Env>& out, std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     if (t == od::json_type::null) {
       out.reset();
@@ -666,7 +666,7 @@ class Reader {
 
   // ps: `list` is an array of anything, each kept as JSON text; null: [].
   bool raw_list(od::value& v, std::vector<std::string>& out, std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     out.clear();
     if (t == od::json_type::null) return check_null(v);
@@ -695,7 +695,7 @@ class Reader {
   // literals by simdjson). `depth` is the depth `v` has if it is a
   // container. Recursion is bounded by max_depth_.
   bool copy_raw(od::value& v, std::string& out, std::size_t depth) {
-    od::json_type t;
+    od::json_type t{};
     if (!type_of(v, t)) return false;
     switch (t) {
       case od::json_type::object: {
@@ -859,7 +859,7 @@ Parsed<Service> parse_service(JsonParser& parser, PaddedText text) {
 
 Parsed<std::optional<Service>> parse_service_or_null(JsonParser& parser, PaddedText text) {
   return run<std::optional<Service>>(parser, text, [](Reader& r, std::optional<Service>& s) {
-    od::json_type t;
+    od::json_type t{};
     if (!r.root_type(t)) return false;
     if (t == od::json_type::null) return r.root_null();
     od::object obj;
