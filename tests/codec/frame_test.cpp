@@ -7,6 +7,8 @@
 // Every decoder input is a hms::test::Guarded copy, so the byte after the
 // input is unmapped and an over-read crashes instead of passing.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <simdjson.h>
 
 #include <cctype>
@@ -382,12 +384,17 @@ TEST_P(FrameVector, DecodesByteByByte) {
   const auto& c = vc();
   // One byte per read is the worst case for an accumulating engine; at
   // every length the decoder must say need_more (with the right size) or
-  // hand back the frame. Quadratic, so the 70000-byte case is left to the
-  // split scan above, which sees the same prefixes.
-  if (c.bytes.size() > 4096) GTEST_SKIP() << "covered by DecodesSplitAtEveryOffset";
+  // hand back the frame. Quadratic, so past 4096 bytes (the 70000-byte
+  // case: its header, id and payload start) the rest comes in one read;
+  // the split scan above sees every other prefix.
+  const std::size_t bytewise = std::min<std::size_t>(c.bytes.size(), 4096);
   Feeder feeder(c.frames);
-  for (std::size_t i = 0; i < c.bytes.size(); ++i)
+  for (std::size_t i = 0; i < bytewise; ++i) {
     ASSERT_TRUE(feeder.feed(std::string_view(c.bytes).substr(i, 1))) << "byte " << i;
+  }
+  if (bytewise < c.bytes.size()) {
+    ASSERT_TRUE(feeder.feed(std::string_view(c.bytes).substr(bytewise))) << "the rest";
+  }
   EXPECT_EQ(feeder.decoded(), c.frames.size());
   EXPECT_EQ(feeder.pending(), 0u);
 }
