@@ -330,7 +330,7 @@ void HubImpl::start() {
   started_ = true;
   HMS_LOG(info, "hub listening on %s:%u (%u thread%s, %s, registry %s with %zu services)", host.c_str(),
           port, opts_.threads, opts_.threads == 1 ? "" : "s", to_string(shards_[0]->reactor->backend()),
-          opts_.db.c_str(), registry_->size());
+          opts_.db.c_str(), static_cast<std::size_t>(services_.load(std::memory_order_relaxed)));
 }
 
 void HubImpl::stop() {
