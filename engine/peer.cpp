@@ -98,6 +98,7 @@ void Peer::send_reply(std::uint16_t rid, FrameType type, std::string_view body) 
   encode_header(p, type, rid, static_cast<std::uint32_t>(body.size()));
   if (!body.empty()) std::memcpy(p + kHeaderSize, body.data(), body.size());
   conn_->commit(kHeaderSize + body.size());
+  conn_->note_frames_out();
 }
 
 bool Peer::send_message(Opcode op, std::string_view id, std::string_view payload) {
@@ -107,6 +108,7 @@ bool Peer::send_message(Opcode op, std::string_view id, std::string_view payload
   encode_message_head(p, FrameType::message, 0, op, id, payload.size());
   if (!payload.empty()) std::memcpy(p + head, payload.data(), payload.size());
   conn_->commit(head + payload.size());
+  conn_->note_frames_out();
   return true;
 }
 
@@ -151,11 +153,14 @@ void Peer::request(Opcode op, std::string_view id, std::string_view payload, Rep
   encode_message_head(p, FrameType::request, rid, op, id, payload.size());
   if (!payload.empty()) std::memcpy(p + head, payload.data(), payload.size());
   conn_->commit(head + payload.size());
+  conn_->note_frames_out();
 }
 
 bool Peer::relay(const FrameView& f, const BufRef& storage) {
   if (!conn_) return false;
-  return conn_->send_ref(storage, f.body - kHeaderSize, kHeaderSize + f.header.length);
+  if (!conn_->send_ref(storage, f.body - kHeaderSize, kHeaderSize + f.header.length)) return false;
+  conn_->note_frames_out();
+  return true;
 }
 
 void Peer::handshake(std::string_view json_object, ReplyCallback cb) {
@@ -183,6 +188,7 @@ void Peer::ping(ReplyCallback cb) {
   std::uint8_t* p = conn_->reserve(kHeaderSize);
   encode_header(p, FrameType::ping, rid, 0);
   conn_->commit(kHeaderSize);
+  conn_->note_frames_out();
 }
 
 void Peer::get(std::string_view id, ReplyCallback cb) { request(Opcode::get, id, {}, std::move(cb)); }
@@ -227,6 +233,7 @@ bool send_event(Connection* c, Opcode op, std::string_view id, std::string_view 
   encode_event_head(p, op, id, origin, data.size());
   if (!data.empty()) std::memcpy(p + head, data.data(), data.size());
   c->commit(head + data.size());
+  c->note_frames_out();
   return true;
 }
 }  // namespace

@@ -447,6 +447,8 @@ void Connection::commit(std::size_t n) {
   ConnAccess::queued_more(this, n);
 }
 
+void Connection::note_frames_out(std::size_t n) noexcept { reactor_->stats.frames_out += n; }
+
 bool Connection::send_copy(const void* data, std::size_t n) {
   if (closing_) return false;
   if (n == 0) return true;

@@ -968,6 +968,7 @@ std::string HubImpl::metrics() const {
        static_cast<double>(services_.load(std::memory_order_relaxed)));
   line("hms_frames_in_total", "Frames received.", "counter", "", static_cast<double>(sum[m_frames_in]));
   line("hms_bytes_in_total", "Bytes received.", "counter", "", static_cast<double>(sum[m_bytes_in]));
+  line("hms_frames_out_total", "Frames queued for sending.", "counter", "", static_cast<double>(sum[m_frames_out]));
   line("hms_bytes_out_total", "Bytes sent.", "counter", "", static_cast<double>(sum[m_bytes_out]));
   line("hms_log_frames_total", "Log and process events received from docks.", "counter", "",
        static_cast<double>(sum[m_log_frames]));

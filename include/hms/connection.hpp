@@ -154,6 +154,10 @@ class Connection {
   // Queues bytes owned by `storage` without copying (zero-copy relay).
   bool send_ref(const BufRef& storage, const std::uint8_t* data, std::size_t n);
 
+  // The queue holds bytes, not frames: whoever writes frames counts them
+  // here for ReactorStats::frames_out (Peer does).
+  void note_frames_out(std::size_t n = 1) noexcept;
+
   std::size_t queued_bytes() const noexcept { return queued_; }
   // Queued output above this asks the producer to wait for on_drain().
   std::size_t high_water() const noexcept { return high_water_; }
