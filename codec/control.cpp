@@ -344,13 +344,22 @@ class Reader {
     return true;
   }
 
-  bool service(od::object& obj, Service& s, std::size_t depth) {
+  // Walks an object's members: on_member(raw key, unescaped key, value)
+  // returns false to stop (the error is already recorded).
+  template <class F>
+  bool members(od::object& obj, F&& on_member) {
     for (auto member : obj) {
       od::field f;
       if (auto e = std::move(member).get(f)) return fail_sj(e);
       std::string_view raw, name;
       if (!key_of(f, raw, name)) return false;
-      od::value& v = f.value();
+      if (!on_member(raw, name, f.value())) return false;
+    }
+    return true;
+  }
+
+  bool service(od::object& obj, Service& s, std::size_t depth) {
+    const bool walked = members(obj, [&](std::string_view raw, std::string_view name, od::value& v) {
       bool ok;
       if (is(name, "id")) {
         ok = string_or_null(v, s.id);
@@ -377,8 +386,9 @@ class Reader {
       } else {
         ok = extra(raw, v, s.extra, depth + 1);
       }
-      if (!ok) return false;
-    }
+      return ok;
+    });
+    if (!walked) return false;
     dedupe(s.extra);
     return true;
   }
@@ -388,12 +398,7 @@ class Reader {
     // must not count as a protocol: it goes to `extra` once we know it is
     // the last `protocol` member.
     std::optional<std::string> protocol_raw;
-    for (auto member : obj) {
-      od::field f;
-      if (auto e = std::move(member).get(f)) return fail_sj(e);
-      std::string_view raw, name;
-      if (!key_of(f, raw, name)) return false;
-      od::value& v = f.value();
+    const bool walked = members(obj, [&](std::string_view raw, std::string_view name, od::value& v) {
       bool ok = true;
       if (is(name, "protocol")) {
         ok = protocol(v, h.protocol, protocol_raw, depth + 1);
@@ -420,20 +425,16 @@ class Reader {
       } else {
         ok = extra(raw, v, h.extra, depth + 1);
       }
-      if (!ok) return false;
-    }
+      return ok;
+    });
+    if (!walked) return false;
     if (protocol_raw) h.extra.push_back({"protocol", std::move(*protocol_raw)});
     dedupe(h.extra);
     return true;
   }
 
   bool dock_processes(od::object& obj, DockProcesses& d, std::size_t depth) {
-    for (auto member : obj) {
-      od::field f;
-      if (auto e = std::move(member).get(f)) return fail_sj(e);
-      std::string_view raw, name;
-      if (!key_of(f, raw, name)) return false;
-      od::value& v = f.value();
+    const bool walked = members(obj, [&](std::string_view raw, std::string_view name, od::value& v) {
       bool ok;
       if (is(name, "id")) {
         ok = string_or_null(v, d.id);
@@ -448,8 +449,9 @@ class Reader {
       } else {
         ok = extra(raw, v, d.extra, depth + 1);
       }
-      if (!ok) return false;
-    }
+      return ok;
+    });
+    if (!walked) return false;
     dedupe(d.extra);
     return true;
   }
