@@ -1065,11 +1065,9 @@ bool ReactorImpl::handle_head(Connection* c, const std::uint8_t*& p, std::size_t
     r = parse_response_head(c->head_.data(), c->head_.size(), &resp);
   else
     r = parse_request_head(c->head_.data(), c->head_.size(), &req);
+  // A head past kMaxHeadSize without its blank line is the parser's
+  // head_too_large error (handled below), so need_more stays bounded.
   if (r.status == HttpStatus::need_more) {
-    if (c->head_.size() > kMaxHeadSize) {
-      conn_close(c, CloseReason::http_error, "http head larger than 8 KiB", false);
-      return false;
-    }
     len = 0;
     return true;
   }
