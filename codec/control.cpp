@@ -71,25 +71,27 @@ const char* to_string(JsonError e) noexcept {
 }
 
 namespace {
-
-namespace od = simdjson::ondemand;
-using simdjson::error_code;
-using Env = std::vector<std::pair<std::string, std::string>>;
-
 // JSON's four whitespace bytes (RFC 8259 section 2); nothing else is.
 constexpr bool is_ws(char c) noexcept {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
+}  // namespace
 
-std::string_view trim_right(std::string_view s) noexcept {
+std::string_view trim_json_space_right(std::string_view s) noexcept {
   while (!s.empty() && is_ws(s.back())) s.remove_suffix(1);
   return s;
 }
 
-std::string_view trim(std::string_view s) noexcept {
+std::string_view trim_json_space(std::string_view s) noexcept {
   while (!s.empty() && is_ws(s.front())) s.remove_prefix(1);
-  return trim_right(s);
+  return trim_json_space_right(s);
 }
+
+namespace {
+
+namespace od = simdjson::ondemand;
+using simdjson::error_code;
+using Env = std::vector<std::pair<std::string, std::string>>;
 
 constexpr bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 
@@ -234,7 +236,7 @@ class Reader {
     while (i < size_ && is_ws(base_[i])) ++i;
     return base_ + i;
   }
-  std::string_view whole_text() const noexcept { return trim({base_, size_}); }
+  std::string_view whole_text() const noexcept { return trim_json_space({base_, size_}); }
 
   bool root_object(od::object& obj) {
     od::json_type t{};
@@ -275,7 +277,7 @@ class Reader {
     if (t == od::json_type::string) {
       std::string_view token;
       if (auto e = doc_.raw_json_token().get(token)) return fail_sj(e);
-      token = trim_right(token);
+      token = trim_json_space_right(token);
       std::string_view unescaped;
       if (auto e = doc_.get_string().get(unescaped)) return fail_sj(e);  // checks escapes
       if (token.size() != whole.size()) {
@@ -584,7 +586,7 @@ class Reader {
 
   // The token of a number value, checked against the JSON grammar.
   bool number_token(od::value& v, std::string_view& token) {
-    token = trim_right(v.raw_json_token());
+    token = trim_json_space_right(v.raw_json_token());
     if (!is_json_number(token)) return fail(JsonError::invalid_json, token.data());
     return true;
   }
@@ -740,7 +742,7 @@ class Reader {
       case od::json_type::string: {
         // The token runs from the opening quote to the next structural
         // character, so it may carry trailing whitespace, never more.
-        const std::string_view token = trim_right(v.raw_json_token());
+        const std::string_view token = trim_json_space_right(v.raw_json_token());
         std::string_view unescaped;
         if (auto e = v.get_string().get(unescaped)) return fail_sj(e);
         out += token;

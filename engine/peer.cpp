@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "hms/control.hpp"
 #include "hms/log.hpp"
 
 namespace hms {
@@ -166,17 +167,16 @@ bool Peer::relay(const FrameView& f, const BufRef& storage) {
 void Peer::handshake(std::string_view json_object, ReplyCallback cb) {
   // The reference sets opts.protocol = 1 and stringifies: the member goes
   // last. Trailing whitespace after the closing brace is dropped.
-  while (!json_object.empty() && (json_object.back() == ' ' || json_object.back() == '\n' ||
-                                  json_object.back() == '\r' || json_object.back() == '\t'))
-    json_object.remove_suffix(1);
+  json_object = trim_json_space_right(json_object);
   std::string body;
   if (json_object.size() < 2 || json_object.back() != '}') {
     body = "{\"protocol\":1}";
   } else {
-    body.assign(json_object.substr(0, json_object.size() - 1));
-    std::size_t i = body.size();
-    while (i > 0 && (body[i - 1] == ' ' || body[i - 1] == '\n' || body[i - 1] == '\t' || body[i - 1] == '\r')) --i;
-    body += (i > 0 && body[i - 1] == '{') ? "\"protocol\":1}" : ",\"protocol\":1}";
+    const std::string_view inside = json_object.substr(0, json_object.size() - 1);
+    body.assign(inside);
+    const std::string_view before = trim_json_space_right(inside);
+    const bool empty_object = !before.empty() && before.back() == '{';
+    body += empty_object ? "\"protocol\":1}" : ",\"protocol\":1}";
   }
   request(Opcode::handshake, {}, body, std::move(cb));
 }

@@ -98,14 +98,6 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n' || s.front() == '\r'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return std::string(s);
-}
-
 // Whether a JSON text is falsy in JavaScript once parsed (null, false, "",
 // 0); an empty text (no reply body) counts as falsy too.
 bool json_falsy(std::string_view t) {
@@ -427,7 +419,7 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
   };
   // The payload lives in a receive buffer with padding behind it.
   Parsed<Handshake> hs;
-  const std::string_view text = trim(m.payload) == "null" ? std::string_view("{}") : m.payload;
+  const std::string_view text = trim_json_space(m.payload) == "null" ? std::string_view("{}") : m.payload;
   if (text.data() == m.payload.data())
     hs = parse_handshake(s.parser, PaddedText{m.payload.data(), m.payload.size()});
   else
@@ -757,10 +749,10 @@ void HubImpl::handle(Request req) {
             std::string out = "[";
             bool first = true;
             for (auto& part : parts) {
-              std::string t = trim(part);
+              std::string t(trim_json_space(part));
               std::string item;
               if (t.size() >= 2 && t.front() == '[' && t.back() == ']')
-                item = trim(std::string_view(t).substr(1, t.size() - 2));
+                item = trim_json_space(std::string_view(t).substr(1, t.size() - 2));
               else if (!json_falsy(t))
                 item = std::move(t);
               if (item.empty()) continue;
@@ -1010,8 +1002,8 @@ bool parse_env_assignment(std::string_view text, std::pair<std::string, std::str
   std::string_view rest = text.substr(eq + 1);
   const auto eq2 = rest.find('=');
   if (eq2 != std::string_view::npos) rest = rest.substr(0, eq2);
-  std::string key = trim(text.substr(0, eq));
-  std::string val = trim(rest);
+  std::string key(trim_json_space(text.substr(0, eq)));
+  std::string val(trim_json_space(rest));
   if (key.empty() || val.empty()) return false;
   *out = {std::move(key), std::move(val)};
   return true;

@@ -282,6 +282,11 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// JSON whitespace (space, tab, LF, CR; RFC 8259 section 2) off both ends,
+// or off the end only. The result views `s`.
+std::string_view trim_json_space(std::string_view s) noexcept;
+std::string_view trim_json_space_right(std::string_view s) noexcept;
+
 void append_escaped(std::string& out, std::string_view s);  // with quotes
 void append_number(std::string& out, double v);              // as JsonWriter::number
 
