@@ -222,6 +222,7 @@ class HubImpl {
   void client_unsubscribe(Request req);
   void client_gone(std::uint64_t key);
   void global_unsubscribe(const std::string& id);
+  void dock_subscription(const std::shared_ptr<DockInfo>& d, const std::string& id, bool on);
 
   HubOptions opts_;
   std::string version_banner_;
@@ -458,11 +459,7 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
     to_control([this, d] {
       docks_.push_back(d);
       // A new dock hears about every id somebody already listens to.
-      for (const auto& [id, n] : sub_counts_) {
-        const std::string sid = id;
-        dock_call(d, [sid](Peer& dp, ReplyCallback cb) { dp.subscribe(sid, std::move(cb)); },
-                  [](Owned) {});
-      }
+      for (const auto& [id, n] : sub_counts_) dock_subscription(d, id, true);
     });
     r.ok(reply);
     return;
@@ -877,9 +874,7 @@ void HubImpl::client_subscribe(Request req) {
   if (client_subs_[req.key].insert(req.id).second) {
     if (++sub_counts_[req.id] == 1) {
       HMS_LOG(info, "[%s] subscribing to service events and logs", req.id.c_str());
-      const std::string id = req.id;
-      for (const auto& d : docks_)
-        dock_call(d, [id](Peer& p, ReplyCallback cb) { p.subscribe(id, std::move(cb)); }, [](Owned) {});
+      for (const auto& d : docks_) dock_subscription(d, req.id, true);
     }
   }
   // The client's own shard records it, then answers.
@@ -892,14 +887,24 @@ void HubImpl::client_subscribe(Request req) {
   });
 }
 
+void HubImpl::dock_subscription(const std::shared_ptr<DockInfo>& d, const std::string& id, bool on) {
+  // Fire and forget, as the reference: a dock that refuses still counts.
+  dock_call(
+      d,
+      [id, on](Peer& p, ReplyCallback cb) {
+        if (on) p.subscribe(id, std::move(cb));
+        else p.unsubscribe(id, std::move(cb));
+      },
+      [](Owned) {});
+}
+
 void HubImpl::global_unsubscribe(const std::string& id) {
   auto it = sub_counts_.find(id);
   if (it == sub_counts_.end()) return;
   if (--it->second) return;
   sub_counts_.erase(it);
   HMS_LOG(info, "[%s] unsubscribing to service events and logs", id.c_str());
-  for (const auto& d : docks_)
-    dock_call(d, [id](Peer& p, ReplyCallback cb) { p.unsubscribe(id, std::move(cb)); }, [](Owned) {});
+  for (const auto& d : docks_) dock_subscription(d, id, false);
 }
 
 void HubImpl::client_unsubscribe(Request req) {
