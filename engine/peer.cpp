@@ -17,10 +17,13 @@ HandlerTable::~HandlerTable() = default;
 
 void HandlerTable::set(Opcode op, Handler h) {
   auto owned = std::make_unique<Handler>(std::move(h));
+  const Handler* raw = owned.get();
   std::lock_guard lock(mu_);
-  // release: a reactor that loads the pointer sees the whole Handler.
-  slots_[static_cast<std::uint8_t>(op)].store(owned.get(), std::memory_order_release);
+  // The table owns the handler before anyone can see it: were the push to
+  // fail (bad_alloc), nothing would have been published.
   owned_.push_back(std::move(owned));
+  // release: a reactor that loads the pointer sees the whole Handler.
+  slots_[static_cast<std::uint8_t>(op)].store(raw, std::memory_order_release);
 }
 
 void HandlerTable::clear(Opcode op) {
@@ -218,7 +221,7 @@ void Peer::subscribe(std::string_view id, ReplyCallback cb) {
 
 void Peer::unsubscribe(std::string_view id, ReplyCallback cb) {
   if (id.empty()) id = "*";
-  am_subs_.erase(std::string(id));
+  if (auto it = am_subs_.find(id); it != am_subs_.end()) am_subs_.erase(it);
   request(Opcode::unsubscribe, id, {}, std::move(cb));
 }
 
@@ -238,10 +241,10 @@ bool send_event(Connection* c, Opcode op, std::string_view id, std::string_view 
 }
 }  // namespace
 
-bool Peer::stdout(std::string_view id, std::string_view origin, std::string_view data) {
+bool Peer::write_stdout(std::string_view id, std::string_view origin, std::string_view data) {
   return send_event(conn_, Opcode::stdout_, id, origin, data);
 }
-bool Peer::stderr(std::string_view id, std::string_view origin, std::string_view data) {
+bool Peer::write_stderr(std::string_view id, std::string_view origin, std::string_view data) {
   return send_event(conn_, Opcode::stderr_, id, origin, data);
 }
 bool Peer::spawn(std::string_view id, std::string_view origin, std::int64_t pid) {
@@ -254,10 +257,15 @@ bool Peer::exit(std::string_view id, std::string_view origin, std::string_view c
 }
 
 bool Peer::am_subscribing(std::string_view id) const {
-  return am_subs_.count(std::string(id)) || am_subs_.count("*");
+  return am_subs_.contains(id) || am_subs_.contains(std::string_view("*"));
 }
 bool Peer::peer_subscribing(std::string_view id) const {
-  return peer_subs_.count(std::string(id)) || peer_subs_.count("*");
+  return peer_subs_.contains(id) || peer_subs_.contains(std::string_view("*"));
+}
+
+void Peer::set_handlers(std::shared_ptr<HandlerTable> t) noexcept {
+  if (dispatching_ && !retired_) retired_ = std::move(handlers_);
+  handlers_ = std::move(t);
 }
 
 void Peer::on_frame(Connection&, const FrameView& f, const BufRef& storage) {
@@ -278,7 +286,9 @@ void Peer::on_frame(Connection&, const FrameView& f, const BufRef& storage) {
       // The reference records the peer's subscriptions before (and whether
       // or not) a handler answers.
       if (m.opcode == static_cast<std::uint8_t>(Opcode::subscribe)) peer_subs_.emplace(m.service);
-      if (m.opcode == static_cast<std::uint8_t>(Opcode::unsubscribe)) peer_subs_.erase(std::string(m.service));
+      if (m.opcode == static_cast<std::uint8_t>(Opcode::unsubscribe)) {
+        if (auto it = peer_subs_.find(m.service); it != peer_subs_.end()) peer_subs_.erase(it);
+      }
       const Handler* h = handlers_->find(m.opcode);
       Reply reply = f.header.type == FrameType::request ? Reply(weak_from_this(), f.header.request_id)
                                                         : Reply();
@@ -286,7 +296,13 @@ void Peer::on_frame(Connection&, const FrameView& f, const BufRef& storage) {
         reply.error(kNotSupported);
         return;
       }
+      // The handler may replace this peer's table (set_handlers) while it
+      // runs; the old table, which owns the running handler, is kept until
+      // the call returns.
+      dispatching_ = true;
       (*h)(*this, msg, std::move(reply));
+      dispatching_ = false;
+      retired_.reset();
       return;
     }
     case FrameType::reply:

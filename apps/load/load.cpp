@@ -497,7 +497,7 @@ std::uint64_t Worker::send_frames(Dock& d, std::uint64_t n, std::int64_t now) {
   std::memcpy(p + 16, &idx, 4);
   for (; done < n && d.peer->writable(); ++done) {
     std::memcpy(p + 8, &d.seq, 8);
-    if (!d.peer->stdout(d.service, d.origin, payload)) break;
+    if (!d.peer->write_stdout(d.service, d.origin, payload)) break;
     ++d.seq;
   }
   if (sh->in_window(now)) sent += done;

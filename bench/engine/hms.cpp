@@ -136,7 +136,7 @@ int hms_send(const Options& o) {
   // the backpressure contract a dock follows.
   auto pump = [&] {
     while (peer->writable())
-      if (!peer->stdout(kService, kOrigin, payload)) return;
+      if (!peer->write_stdout(kService, kOrigin, payload)) return;
   };
   connect_retry(r, o, deadline, &peer, [&] {
     peer->connection()->set_high_water(o.high_water);

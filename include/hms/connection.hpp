@@ -13,6 +13,10 @@
 // bytes longer (e.g. to relay the frame), keep a copy of the BufRef: the
 // bytes then stay valid until that BufRef is dropped.
 //
+// ### Lifetime of a handler
+// The handler is not owned: it must outlive the connection or be replaced
+// (set_handler) before it goes. on_close() is the last call it gets.
+//
 // ### Send path
 // Generated frames are written into a per-connection scratch block
 // (reserve/commit); relayed frames are queued by reference (send_ref), never
@@ -89,6 +93,14 @@ struct ListenOptions {
   // /metrics. Runs on the reactor thread; when empty, GET / gets the banner
   // and anything else 404. The connection closes after the response.
   std::function<HttpResponse(const HttpRequest&)> http;
+  // Asked first for every plain HTTP request. Returning true takes the
+  // connection over: the callback has set a handler (Connection::
+  // set_handler), the request's body and every later byte go to its
+  // on_bytes(), and it answers with send_copy()/send_ref() and close()s when
+  // done (a long response, a streamed upload, an event stream). The views
+  // in the request are valid during the call only. Returning false leaves
+  // the request to `http` (or the banner).
+  std::function<bool(Connection&, const HttpRequest&)> http_takeover;
 };
 
 struct ConnectOptions {
@@ -132,6 +144,11 @@ class ConnectionHandler {
   // A non-CONNECT HTTP request on a listening port. The response is sent and
   // the connection closed. The default answers GET / with the banner.
   virtual HttpResponse on_http(Connection& c, const HttpRequest& req);
+  // Plain bytes, on a connection that carries no frames: a stream adopted
+  // with Reactor::adopt_stream(), or an HTTP request taken over with
+  // ListenOptions::http_takeover (its body and whatever follows). The view
+  // is valid during the call; `storage` keeps it alive if copied.
+  virtual void on_bytes(Connection&, const std::uint8_t*, std::size_t, const BufRef&) {}
 };
 
 class Connection {
@@ -139,14 +156,15 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  void set_handler(ConnectionHandler* h) noexcept { handler_ = h; }
-  ConnectionHandler* handler() const noexcept { return handler_; }
+  void set_handler(ConnectionHandler* h) noexcept;
+  ConnectionHandler* handler() const noexcept;
 
   // ---- Sending. All return false (and queue nothing) once the connection
   // is closing. The bytes go out in call order.
 
   // Scratch space for n bytes of output; write into it, then commit(n).
-  // Valid until the next call on this connection.
+  // Valid until the next call on this connection. Throws std::bad_alloc
+  // when memory is short.
   std::uint8_t* reserve(std::size_t n);
   void commit(std::size_t n);
   // Copies bytes into the output queue.
@@ -158,11 +176,11 @@ class Connection {
   // here for ReactorStats::frames_out (Peer does).
   void note_frames_out(std::size_t n = 1) noexcept;
 
-  std::size_t queued_bytes() const noexcept { return queued_; }
+  std::size_t queued_bytes() const noexcept;
   // Queued output above this asks the producer to wait for on_drain().
-  std::size_t high_water() const noexcept { return high_water_; }
-  void set_high_water(std::size_t n) noexcept { high_water_ = n; }
-  bool writable() const noexcept { return queued_ < high_water_ && !closing_; }
+  std::size_t high_water() const noexcept;
+  void set_high_water(std::size_t n) noexcept;
+  bool writable() const noexcept;
 
   // Close after the queued output is flushed (reads stop now), or after
   // OutputLimits::close_timeout, whichever comes first.
@@ -170,83 +188,22 @@ class Connection {
   // Close now, dropping queued output (a send already handed to the kernel
   // is cancelled where the backend can; its bytes may still go out).
   void abort(CloseReason reason = CloseReason::local, std::string message = {});
-  bool closing() const noexcept { return closing_; }
+  bool closing() const noexcept;
 
-  // Logged with protocol errors: "ip:port" or "unix".
-  const std::string& peer_name() const noexcept { return peer_name_; }
-  std::uint64_t id() const noexcept { return id_; }
-  int fd() const noexcept { return fd_; }
-  bool upgraded() const noexcept { return mode_ == Mode::frames && via_http_; }
+  // Logged with protocol errors: "ip:port", "unix" or "pipe".
+  const std::string& peer_name() const noexcept;
+  std::uint64_t id() const noexcept;
+  int fd() const noexcept;
+  bool upgraded() const noexcept;
 
   // User data slot (e.g. the hub's per-connection state).
   void* user = nullptr;
 
- private:
-  friend class ReactorImpl;
-  friend class Reactor;
-  friend struct ConnAccess;
+ protected:
+  // Only the engine creates connections; its state lives in the engine's
+  // own (not installed) headers.
   Connection() = default;
-  ~Connection();
-
-  enum class Mode : std::uint8_t { detect, server_head, client_head, frames, http_reply };
-
-  ReactorImpl* reactor_ = nullptr;
-  ConnectionHandler* handler_ = nullptr;
-  int fd_ = -1;
-  std::uint64_t id_ = 0;
-  std::string peer_name_;
-  ConnectionOptions opts_;
-  Mode mode_ = Mode::frames;
-  bool via_http_ = false;
-  bool closing_ = false;      // no more input processed / output accepted
-  bool shut_ = false;         // shutdown(2) issued
-  bool recv_active_ = false;  // a (multishot) recv is armed
-  bool send_active_ = false;  // a sendmsg is in flight
-  bool dirty_ = false;        // on the reactor's flush list
-  bool freed_ = false;        // on the reactor's free list
-  bool above_high_ = false;   // for on_drain edge
-  bool wait_buffers_ = false; // recv parked for want of buffers
-  bool want_room_ = false;    // send_active_ means: waiting for the socket to
-                              // have room (EPOLLOUT / io_uring POLLOUT), not
-                              // a send the kernel holds
-  bool registered_ = false;   // epoll: fd added
-  bool epoll_parked_ = false; // epoll: fd taken out while waiting for buffers
-  bool send_cancel_ = false;  // io_uring: cancel of the in-flight send asked
-  bool aborted_ = false;      // abort(): queued output is dropped, not sent
-  bool pinner_ = false;       // on the reactor's list of pinning connections
-  CloseInfo close_info_;
-
-  // Partial frame or HTTP head carried to the next read.
-  BufRef asm_;                  // assembly block
-  std::size_t asm_len_ = 0;     // bytes in it
-  std::size_t asm_need_ = 0;    // bytes the frame needs (0: header not in)
-  std::uint8_t hdr_[kHeaderSize] = {};  // header bytes before size known
-  std::string head_;            // HTTP head bytes
-
-  // Output queue: segments referencing blocks.
-  struct Segment {
-    BufRef ref;
-    const std::uint8_t* data;
-    std::size_t len;
-  };
-  Segment* seg_ = nullptr;      // ring of segments
-  std::size_t seg_cap_ = 0, seg_head_ = 0, seg_count_ = 0;
-  std::size_t queued_ = 0;
-  std::size_t high_water_ = 4u << 20;
-  std::chrono::steady_clock::time_point soft_since_{};
-  BufRef scratch_;              // current scratch block
-  std::size_t scratch_used_ = 0;
-  std::size_t in_flight_segs_ = 0;  // segments covered by the send in flight
-  // Queued segments that reference a receive buffer (of any reactor's
-  // pool): what must be copied out when that pool runs low.
-  std::size_t pooled_segs_ = 0;
-  std::uint64_t soft_timer_ = 0;    // TimerId: re-checks the soft limit
-  std::uint64_t close_timer_ = 0;   // TimerId: close_timeout
-  std::uint64_t room_timer_ = 0;    // TimerId: io_uring, room wait by timer
-  alignas(8) unsigned char msg_storage_[64];  // struct msghdr
-  void* iov_ = nullptr;         // struct iovec[kMaxIov]
-  Connection* next_free_ = nullptr;
-  const ListenOptions* listen_opts_ = nullptr;  // accepted: the listener's
+  ~Connection() = default;
 };
 
 }  // namespace hms

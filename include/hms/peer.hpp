@@ -134,7 +134,9 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
 
   // ---- Incoming.
   HandlerTable& handlers() noexcept { return *handlers_; }
-  void set_handlers(std::shared_ptr<HandlerTable> t) noexcept { handlers_ = std::move(t); }
+  // Replaces the table. Safe from inside one of the old table's handlers:
+  // the old table (which owns the running handler) lives until it returns.
+  void set_handlers(std::shared_ptr<HandlerTable> t) noexcept;
   void on(Opcode op, Handler h) { handlers_->set(op, std::move(h)); }
   void on_close(std::function<void(const CloseInfo&)> fn) { on_close_ = std::move(fn); }
   void on_drain(std::function<void()> fn) { on_drain_ = std::move(fn); }
@@ -160,8 +162,8 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   void subscribe(std::string_view id, ReplyCallback cb);
   void unsubscribe(std::string_view id, ReplyCallback cb);
   // One-way events. Return false if the connection is closing.
-  bool stdout(std::string_view id, std::string_view origin, std::string_view data);
-  bool stderr(std::string_view id, std::string_view origin, std::string_view data);
+  bool write_stdout(std::string_view id, std::string_view origin, std::string_view data);
+  bool write_stderr(std::string_view id, std::string_view origin, std::string_view data);
   bool spawn(std::string_view id, std::string_view origin, std::int64_t pid);
   // code_json: a JSON number or a JSON string (a signal name).
   bool exit(std::string_view id, std::string_view origin, std::string_view code_json);
@@ -208,8 +210,15 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   std::uint32_t top_ = 0;              // next never-used id
   std::vector<ReplyCallback> pending_; // by request id
 
-  std::unordered_set<std::string> am_subs_;
-  std::unordered_set<std::string> peer_subs_;
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using TextSet = std::unordered_set<std::string, TextHash, std::equal_to<>>;
+  TextSet am_subs_;
+  TextSet peer_subs_;
+  bool dispatching_ = false;                // a handler of handlers_ runs
+  std::shared_ptr<HandlerTable> retired_;   // replaced while it ran
 };
 
 }  // namespace hms

@@ -3,14 +3,15 @@
 // A Reactor owns its I/O backend (an io_uring, or epoll where io_uring cannot
 // be set up or HMS_BACKEND=epoll asks for it), its receive-buffer pool, its
 // timers and every Connection and Listener created on it. Everything but
-// post(), stop() and wake-ups must be called on the reactor's own thread
-// (inside run(), i.e. from a callback or a posted task).
+// post(), wake(), stop() and the counters must be called on the reactor's own
+// thread (inside run(), i.e. from a callback or a posted task).
 //
-// The loop (as Redis does): drain completions, run posted tasks and due
-// timers, flush every connection that has pending output, then submit and
-// wait once.
+// The loop (as Redis does): drain completions, run posted tasks, sources and
+// due timers, flush every connection that has pending output, then submit
+// and wait once.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -38,24 +39,51 @@ struct ReactorOptions {
   double low_water = 0.25;
 };
 
-// Counters a reactor keeps (read on its thread, or approximately elsewhere).
+// A tally one thread writes and any thread may read at any time. Relaxed:
+// each counter is independent and nothing is published through it. The
+// writer's increment is a plain load and store (one writer), as cheap as a
+// plain integer; a copy is a snapshot.
+class Counter {
+ public:
+  Counter() = default;
+  Counter(const Counter& o) noexcept : v_(o.get()) {}
+  Counter& operator=(const Counter& o) noexcept {
+    v_.store(o.get(), std::memory_order_relaxed);
+    return *this;
+  }
+  Counter& operator+=(std::uint64_t n) noexcept {
+    v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    return *this;
+  }
+  Counter& operator++() noexcept { return *this += 1; }
+  std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+  operator std::uint64_t() const noexcept { return get(); }
+
+ private:
+  std::atomic<std::uint64_t> v_{0};
+};
+
+// Counters a reactor keeps: written by its thread, readable from any thread
+// at any time (no snapshot period to wait for).
 struct ReactorStats {
-  std::uint64_t frames_in = 0, bytes_in = 0;
-  std::uint64_t frames_out = 0, bytes_out = 0;
-  std::uint64_t assembled_frames = 0;   // frames that straddled buffers
-  std::uint64_t pinned_copies = 0;      // frames copied out under ring pressure
-  std::uint64_t protocol_errors = 0;
-  std::uint64_t slow_disconnects = 0;   // output limits exceeded
-  std::uint64_t accept_errors = 0;
-  std::uint64_t buffer_stalls = 0;      // receives delayed for want of buffers
-  std::uint64_t loop_iterations = 0;
-  std::uint64_t loop_busy_ns = 0;       // time spent outside the wait
+  Counter frames_in, bytes_in;
+  Counter frames_out, bytes_out;
+  Counter assembled_frames;   // frames that straddled buffers
+  Counter pinned_copies;      // frames copied out under ring pressure
+  Counter protocol_errors;
+  Counter slow_disconnects;   // output limits exceeded
+  Counter accept_errors;
+  Counter buffer_stalls;      // receives delayed for want of buffers
+  Counter loop_iterations;
+  Counter loop_busy_ns;       // time spent outside the wait
+  Counter wakeups;            // eventfd writes that woke this reactor
 };
 
 class Listener;
-class ReactorImpl;
 
 using TimerId = std::uint64_t;
+
+class ReactorImpl;
 
 class Reactor {
  public:
@@ -67,14 +95,25 @@ class Reactor {
   Backend backend() const noexcept;
 
   // Runs the loop on the calling thread until stop(). On stop, connections
-  // are closed after flushing their output (bounded by `drain_timeout`).
+  // are closed after flushing their output (bounded by a short drain time).
   void run();
   // Thread-safe. Asks run() to return.
   void stop() noexcept;
-  // Thread-safe. Runs `fn` on the reactor thread soon.
+  // Thread-safe. Runs `fn` on the reactor thread soon. For rare work (set-up,
+  // tests, commands); hot paths between reactors use a ShardMesh.
   void post(std::function<void()> fn);
   // True on the reactor's own thread while run() is active.
   bool in_loop_thread() const noexcept;
+
+  // ---- Work other threads feed through lock-free queues (hms/mesh.hpp).
+  // `drain` runs on this thread once per loop pass, before the flush.
+  // `pending` runs on this thread and says whether work has arrived that
+  // drain has not taken: the reactor asks after announcing that it is about
+  // to sleep, and does not sleep if so. Call before run() or on the thread.
+  void add_source(std::function<void()> drain, std::function<bool()> pending);
+  // Thread-safe. After publishing work: wakes the reactor only if it sleeps
+  // or is about to (one eventfd write per sleep, not one per message).
+  void wake() noexcept;
 
   TimerId add_timer(std::chrono::nanoseconds after, std::function<void()> fn);
   TimerId add_periodic(std::chrono::nanoseconds every, std::function<void()> fn);
@@ -102,12 +141,16 @@ class Reactor {
                       ConnectionHandler* handler);
   // Adopts a connected socket (any kind), raw frames from the first byte.
   Connection& adopt(int fd, const ConnectionOptions& opts, ConnectionHandler* handler);
+  // Adopts a readable descriptor that carries plain bytes (a pipe from a
+  // child process, say): every read goes to handler->on_bytes() as a view
+  // into a receive buffer, with the buffer's reference. Nothing can be sent
+  // on it. It closes (on_close) at end of file or on error.
+  Connection& adopt_stream(int fd, ConnectionHandler* handler);
 
+  // Counters (any thread) and sizes (this thread).
   const ReactorStats& stats() const noexcept;
   std::size_t connection_count() const noexcept;
   std::size_t free_recv_buffers() const noexcept;
-
-  ReactorImpl& impl() noexcept { return *impl_; }
 
  private:
   std::unique_ptr<ReactorImpl> impl_;

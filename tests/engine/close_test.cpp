@@ -56,7 +56,7 @@ TEST_P(ConnectionLoss, PendingRequestsFailWithCableWasDestroyed) {
     Result::Status st = Result::Status::ok;
     client->get("x", [&](const Result& r) { st = r.status; });
     EXPECT_EQ(st, Result::Status::closed);
-    EXPECT_FALSE(client->stdout("x", "y", "z"));
+    EXPECT_FALSE(client->write_stdout("x", "y", "z"));
     EXPECT_FALSE(client->writable());
   });
   EXPECT_EQ(loop.call([&] { return loop.reactor().connection_count(); }), 0u);

@@ -102,7 +102,7 @@ struct Pump {
             stopped.set(1);
             return;
           }
-          if (!f.slow->stdout("web", "dock", chunk)) continue;
+          if (!f.slow->write_stdout("web", "dock", chunk)) continue;
           ++frames;
           if ((c = f.slow->connection())) max_queued = std::max(max_queued, c->queued_bytes());
         }
@@ -141,7 +141,7 @@ TEST(OutputLimits, HardLimitClosesASlowReaderAndOthersKeepWorking) {
   EXPECT_GT(f.loop.call([&] { return pump.max_queued; }), lim.hard / 2);
   EXPECT_EQ(f.loop.call([&] { return f.loop.reactor().stats().slow_disconnects; }), 1u);
   // Calls on the closed peer fail at once.
-  EXPECT_FALSE(f.loop.call([&] { return f.slow->stdout("web", "dock", "late"); }));
+  EXPECT_FALSE(f.loop.call([&] { return f.slow->write_stdout("web", "dock", "late"); }));
   EXPECT_TRUE(f.good_round_trip("after"));
   // The slow client sees the connection end.
   EXPECT_TRUE(f.slow_client.wait_closed());

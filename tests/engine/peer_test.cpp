@@ -133,8 +133,8 @@ TEST_P(PeerTest, EventsCarryServiceOriginAndBytes) {
   std::string binary;
   for (int i = 0; i < 256; ++i) binary.push_back(static_cast<char>(i));
   p.loop.call([&] {
-    p.client->stdout("web", "dock-1", "hello\n");
-    p.client->stderr("web", "dock-1", binary);
+    p.client->write_stdout("web", "dock-1", "hello\n");
+    p.client->write_stderr("web", "dock-1", binary);
     p.client->spawn("web", "dock-1", 900);
     p.client->exit("web", "dock-1", "\"SIGTERM\"");
     p.client->send_message(Opcode::stdout_, "web", "no origin");

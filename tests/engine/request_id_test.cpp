@@ -128,7 +128,7 @@ TEST(RequestIds, AtMost65536InFlightTheNextFailsAtOnceAndIsNotSent) {
     EXPECT_EQ(t.client->in_flight(), kMaxInFlight);
     // A one-way message as a marker: it is queued right behind the last
     // request, so anything sent for the rejected calls would precede it.
-    t.client->stdout("marker", "test", "end");
+    t.client->write_stdout("marker", "test", "end");
   });
   EXPECT_EQ(rejected_inline, 1u);
   EXPECT_EQ(t.loop.call([&] { return late; }),

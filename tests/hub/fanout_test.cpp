@@ -81,7 +81,7 @@ TEST_P(FanoutTest, UnsubscribeOfTheLastSubscriberUnsubscribesDocks) {
   barrier(c);
   EXPECT_EQ(a.trace(), (std::vector<std::string>{"subscribe:web", "subscribe:*", "unsubscribe:web", "ps:"}));
   // Still on '*': events for web keep coming.
-  a.stdout("web", "still here\n");
+  a.write_stdout("web", "still here\n");
   ASSERT_TRUE(c.wait_count(1));
   EXPECT_EQ(c.events().at(0).payload, "still here\n");
 }
@@ -122,14 +122,14 @@ TEST_P(FanoutTest, EveryEventReachesExactlyTheSubscribersOnceAndIntact) {
       for (const char* svc : {"web", "api"}) {
         auto note = [&](std::string bytes) { sent.push_back({d->id(), svc, std::move(bytes)}); };
         if (round == 0) note(d->spawn(svc, 1000 + seed));
-        note(d->stdout(svc, binary_payload(300 + seed, seed)));
+        note(d->write_stdout(svc, binary_payload(300 + seed, seed)));
         ++seed;
-        note(d->stderr(svc, binary_payload(17, seed)));
+        note(d->write_stderr(svc, binary_payload(17, seed)));
         ++seed;
         // Larger than a hub receive buffer (32 KiB): assembled, then
         // relayed whole.
-        if (round == 1) note(d->stdout(svc, binary_payload(200 * 1024 + seed, seed)));
-        note(d->stdout(svc, ""));  // empty payload is a valid frame too
+        if (round == 1) note(d->write_stdout(svc, binary_payload(200 * 1024 + seed, seed)));
+        note(d->write_stdout(svc, ""));  // empty payload is a valid frame too
         if (round == 3) note(d->exit(svc, seed % 2 ? "\"SIGTERM\"" : "0"));
       }
     }
@@ -206,12 +206,12 @@ TEST_P(FanoutTest, ClientsThatLeftOrUnsubscribedGetNothingMore) {
   auto gone = std::make_unique<TestClient>(loop, hub.port);
   for (TestClient* c : {&stays, &leaves, gone.get()}) ASSERT_TRUE(c->subscribe("web").ok());
   ASSERT_TRUE(d.wait_call("subscribe", "web"));
-  d.stdout("web", "one\n");
+  d.write_stdout("web", "one\n");
   for (TestClient* c : {&stays, &leaves, gone.get()}) ASSERT_TRUE(c->wait_count(1));
   ASSERT_TRUE(leaves.unsubscribe("web").ok());
   gone.reset();
-  d.stdout("web", "two\n");
-  d.stdout("web", "three\n");
+  d.write_stdout("web", "two\n");
+  d.write_stdout("web", "three\n");
   ASSERT_TRUE(stays.wait_count(3));
   barrier(admin);
   std::this_thread::sleep_for(50ms);

@@ -529,12 +529,12 @@ class TestDock : public TestPeer {
 
   // Sends an event as a reference dock does (id service@<our id>). Returns
   // the exact frame bytes sent.
-  std::string stdout(const std::string& service, std::string data) {
-    loop_.call([&] { EXPECT_TRUE(peer_->stdout(service, id_, data)); });
+  std::string write_stdout(const std::string& service, std::string data) {
+    loop_.call([&] { EXPECT_TRUE(peer_->write_stdout(service, id_, data)); });
     return event_bytes(Opcode::stdout_, service, id_, data);
   }
-  std::string stderr(const std::string& service, std::string data) {
-    loop_.call([&] { EXPECT_TRUE(peer_->stderr(service, id_, data)); });
+  std::string write_stderr(const std::string& service, std::string data) {
+    loop_.call([&] { EXPECT_TRUE(peer_->write_stderr(service, id_, data)); });
     return event_bytes(Opcode::stderr_, service, id_, data);
   }
   std::string spawn(const std::string& service, std::int64_t pid) {

@@ -273,7 +273,7 @@ TEST_P(NodeInteropTest, NativeDockStreamsToReferenceClients) {
   ASSERT_TRUE(dock.wait_call("subscribe", "api"));
   ASSERT_TRUE(dock.wait_call("subscribe", "*"));
   constexpr int kLines = 300;
-  for (int i = 0; i < kLines; ++i) dock.stdout("api", "api line " + std::to_string(i) + "\n");
+  for (int i = 0; i < kLines; ++i) dock.write_stdout("api", "api line " + std::to_string(i) + "\n");
   dock.exit("api", "0");
   for (NodeAgent* c : {&a, &b}) {
     for (int i = 0; i < kLines; ++i) {

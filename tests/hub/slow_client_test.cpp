@@ -64,7 +64,7 @@ TEST_P(SlowClientTest, NonReadingClientIsDisconnectedAndOthersGetEverything) {
   std::function<void()> pump = [&] {
     Peer& p = dock.peer();
     while (sent < target && p.writable() && sent * frame_bytes - received < kWindow) {
-      ASSERT_TRUE(p.stdout("web", "dock-a", chunk));
+      ASSERT_TRUE(p.write_stdout("web", "dock-a", chunk));
       ++sent;
     }
   };

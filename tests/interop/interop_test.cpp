@@ -532,16 +532,16 @@ TEST_P(Interop, EveryRequestFromNode) {
 TEST_P(Interop, EventsFromUs) {
   const std::string bytes = all_bytes();
   loop_->call([&] {
-    EXPECT_TRUE(peer_->stdout("web", "dock-a", "hello\n"));
-    EXPECT_TRUE(peer_->stderr("web", "dock-a", bytes));
+    EXPECT_TRUE(peer_->write_stdout("web", "dock-a", "hello\n"));
+    EXPECT_TRUE(peer_->write_stderr("web", "dock-a", bytes));
     EXPECT_TRUE(peer_->spawn("web", "dock-a", 4242));
     EXPECT_TRUE(peer_->exit("web", "dock-a", "0"));
     EXPECT_TRUE(peer_->exit("web", "dock-a", "\"SIGTERM\""));
     // An id without '@': the reference reports origin 'unknown'.
     EXPECT_TRUE(peer_->send_message(Opcode::stdout_, "web", "no origin"));
     // Split at the first '@' only.
-    EXPECT_TRUE(peer_->stdout("web", "dock@b", "x"));
-    EXPECT_TRUE(peer_->stdout("web", "dock-a", ""));
+    EXPECT_TRUE(peer_->write_stdout("web", "dock@b", "x"));
+    EXPECT_TRUE(peer_->write_stdout("web", "dock-a", ""));
   });
   Line e = node_event("stdout");
   EXPECT_EQ(e.str("/args/0"), "web");
@@ -689,9 +689,9 @@ constexpr std::size_t kMiB = 1u << 20;
 TEST_P(Interop, MebibyteStdoutFromUs) {
   const std::string a = pattern(kMiB, 1), b = pattern(kMiB + 13, 2);
   loop_->call([&] {
-    EXPECT_TRUE(peer_->stdout("web", "dock-a", a));
-    EXPECT_TRUE(peer_->stderr("web", "dock-b", b));
-    EXPECT_TRUE(peer_->stdout("web", "dock-a", "tail"));
+    EXPECT_TRUE(peer_->write_stdout("web", "dock-a", a));
+    EXPECT_TRUE(peer_->write_stderr("web", "dock-b", b));
+    EXPECT_TRUE(peer_->write_stdout("web", "dock-a", "tail"));
   });
   Line e = node_event("stdout");
   EXPECT_EQ(e.str("/args/1"), "dock-a");
