@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 

@@ -8,7 +8,7 @@
 #include <new>
 #include <system_error>
 
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 

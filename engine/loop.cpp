@@ -1,6 +1,6 @@
 // The loop: set-up, run(), sleeping and waking, posted tasks, sources,
 // timers and the flush.
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 #include <sys/eventfd.h>
 #include <fcntl.h>
