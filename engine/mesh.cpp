@@ -27,6 +27,7 @@ struct ShardMesh::Impl {
   std::vector<Reactor*> reactors;
   std::vector<ReactorImpl*> loops;
   Receiver receiver;
+  Disposer disposer;
   std::size_t max_overflow;
   // lanes[from * n + to]; the diagonal is unused.
   std::vector<std::unique_ptr<Lane>> lanes;
@@ -64,12 +65,13 @@ struct ShardMesh::Impl {
   }
 };
 
-ShardMesh::ShardMesh(std::vector<Reactor*> reactors, Receiver receiver, std::size_t entries,
+ShardMesh::ShardMesh(std::vector<Reactor*> reactors, Receiver receiver, Disposer disposer, std::size_t entries,
                      std::size_t max_overflow)
     : impl_(std::make_unique<Impl>()) {
   Impl& m = *impl_;
   m.reactors = std::move(reactors);
   m.receiver = std::move(receiver);
+  m.disposer = std::move(disposer);
   m.max_overflow = max_overflow;
   for (Reactor* r : m.reactors) {
     ReactorImpl* loop = find_impl(*r);
@@ -103,8 +105,19 @@ ShardMesh::ShardMesh(std::vector<Reactor*> reactors, Receiver receiver, std::siz
 }
 
 ShardMesh::~ShardMesh() {
-  // The reactors have stopped: give back the blocks still in return lanes
-  // and take the lanes out of the pools before they go.
+  // The reactors have stopped: what was never delivered is disposed of,
+  // the blocks still in return lanes go back, and the lanes leave the
+  // pools before they go.
+  Impl& m = *impl_;
+  for (auto& lane : m.lanes) {
+    if (!lane) continue;
+    auto dispose = [&m](Envelope& e) {
+      if (m.disposer) m.disposer(e);
+    };
+    lane->ring.drain([&](Envelope&& e) { dispose(e); });
+    for (Envelope& e : lane->overflow) dispose(e);
+    lane->overflow.clear();
+  }
   for (ReactorImpl* loop : impl_->loops) {
     loop->pool.drain_returned();
     loop->pool.clear_inbound_lanes();

@@ -51,9 +51,12 @@ class ShardMesh {
  public:
   // Runs on reactor `to`'s thread for each envelope from reactor `from`.
   using Receiver = std::function<void(unsigned to, unsigned from, Envelope& e)>;
+  // Runs, in the destructor, for each envelope never delivered (what `ptr`
+  // owns is the user's to free).
+  using Disposer = std::function<void(Envelope& e)>;
 
-  ShardMesh(std::vector<Reactor*> reactors, Receiver receiver, std::size_t entries = 8192,
-            std::size_t max_overflow = 1u << 16);
+  ShardMesh(std::vector<Reactor*> reactors, Receiver receiver, Disposer disposer = {},
+            std::size_t entries = 8192, std::size_t max_overflow = 1u << 16);
   ~ShardMesh();
   ShardMesh(const ShardMesh&) = delete;
   ShardMesh& operator=(const ShardMesh&) = delete;

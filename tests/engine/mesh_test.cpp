@@ -33,7 +33,7 @@ struct Rig {
     }
     std::vector<Reactor*> raw;
     for (auto& r : reactors) raw.push_back(r.get());
-    mesh = std::make_unique<ShardMesh>(raw, std::move(rx), entries, max_overflow);
+    mesh = std::make_unique<ShardMesh>(raw, std::move(rx), ShardMesh::Disposer{}, entries, max_overflow);
     for (auto& r : reactors) threads.emplace_back([p = r.get()] { p->run(); });
   }
   ~Rig() {
@@ -213,4 +213,37 @@ TEST(ShardMesh, ReceiveBuffersReleasedElsewhereGoHome) {
     return now == full;
   })) << "buffers did not come home";
   ::close(sv[1]);
+}
+
+// Envelopes never delivered (the receiver stopped first) are handed to the
+// disposer when the mesh goes, from the ring and from the overflow alike.
+TEST(ShardMesh, UndeliveredEnvelopesAreDisposed) {
+  std::vector<std::unique_ptr<Reactor>> reactors;
+  for (int i = 0; i < 2; ++i) reactors.push_back(std::make_unique<Reactor>());
+  std::atomic<int> disposed{0};
+  auto mesh = std::make_unique<ShardMesh>(
+      std::vector<Reactor*>{reactors[0].get(), reactors[1].get()}, [](unsigned, unsigned, Envelope&) {},
+      [&](Envelope& e) {
+        EXPECT_EQ(e.kind, 7u);
+        delete static_cast<int*>(e.ptr);
+        ++disposed;
+      },
+      /*entries=*/4);
+  // Reactor 0 runs; reactor 1 never does.
+  std::thread t([&] { reactors[0]->run(); });
+  std::promise<void> sent;
+  reactors[0]->post([&] {
+    for (int i = 0; i < 10; ++i) {
+      Envelope e;
+      e.kind = 7;
+      e.ptr = new int(i);
+      mesh->send(0, 1, e);
+    }
+    sent.set_value();
+  });
+  sent.get_future().wait();
+  reactors[0]->stop();
+  t.join();
+  mesh.reset();
+  EXPECT_EQ(disposed.load(), 10);
 }

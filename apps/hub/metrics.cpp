@@ -1,0 +1,103 @@
+// GET /metrics: Prometheus text, from one table. Counters are read live
+// from every shard (relaxed atomics: no snapshot period).
+#include <cstdio>
+
+#include "hub_impl.hpp"
+
+namespace hms::hub {
+
+namespace {
+
+struct Writer {
+  std::string out;
+  void header(const char* name, const char* help, const char* type) {
+    out += "# HELP ";
+    out += name;
+    out += ' ';
+    out += help;
+    out += "\n# TYPE ";
+    out += name;
+    out += ' ';
+    out += type;
+    out += '\n';
+  }
+  void sample(const char* name, const char* labels, double v) {
+    out += name;
+    out += labels;
+    char buf[64];
+    std::snprintf(buf, sizeof buf, " %.17g\n", v);
+    out += buf;
+  }
+};
+
+// Counters every reactor keeps, summed over the shards.
+struct ReactorCounter {
+  const char* name;
+  const char* help;
+  Counter ReactorStats::*field;
+  double scale = 1;
+};
+constexpr ReactorCounter kReactorCounters[] = {
+    {"hms_frames_in_total", "Frames received.", &ReactorStats::frames_in},
+    {"hms_bytes_in_total", "Bytes received.", &ReactorStats::bytes_in},
+    {"hms_frames_out_total", "Frames queued for sending.", &ReactorStats::frames_out},
+    {"hms_bytes_out_total", "Bytes sent.", &ReactorStats::bytes_out},
+    {"hms_assembled_frames_total", "Frames that straddled receive buffers (copied once).",
+     &ReactorStats::assembled_frames},
+    {"hms_pinned_copies_total", "Relayed frames copied out under receive-buffer pressure.",
+     &ReactorStats::pinned_copies},
+    {"hms_protocol_errors_total", "Connections closed for bad bytes.", &ReactorStats::protocol_errors},
+    {"hms_slow_client_disconnects_total", "Connections closed for exceeding output limits.",
+     &ReactorStats::slow_disconnects},
+    {"hms_recv_buffer_stalls_total", "Receives delayed for want of buffers.", &ReactorStats::buffer_stalls},
+    {"hms_accept_errors_total", "Accepts that failed (out of descriptors included).", &ReactorStats::accept_errors},
+    {"hms_reactor_loop_iterations_total", "Reactor loop iterations.", &ReactorStats::loop_iterations},
+    {"hms_reactor_wakeups_total", "Reactor wake-ups through the eventfd.", &ReactorStats::wakeups},
+    {"hms_reactor_busy_seconds_total", "Reactor time spent outside the wait.", &ReactorStats::loop_busy_ns, 1e-9},
+};
+
+// Counters the hub keeps per shard, summed.
+struct ShardCounter {
+  const char* name;
+  const char* help;
+  Counter Shard::*field;
+};
+constexpr ShardCounter kShardCounters[] = {
+    {"hms_log_frames_total", "Log and process events received from docks.", &Shard::log_frames},
+    {"hms_log_deliveries_total", "Log and process events queued to clients.", &Shard::deliveries},
+    {"hms_handoff_drops_total", "Log frames dropped because another shard could not keep up.",
+     &Shard::handoff_drops},
+};
+
+}  // namespace
+
+std::string HubImpl::metrics() const {
+  Writer w;
+  w.header("hms_connections", "Open connections by kind.", "gauge");
+  w.sample("hms_connections", "{kind=\"dock\"}", static_cast<double>(docks_connected_.load(std::memory_order_relaxed)));
+  w.sample("hms_connections", "{kind=\"client\"}",
+           static_cast<double>(clients_connected_.load(std::memory_order_relaxed)));
+  w.sample("hms_connections", "{kind=\"handshaking\"}",
+           static_cast<double>(pending_connected_.load(std::memory_order_relaxed)));
+  w.header("hms_services", "Services in the registry.", "gauge");
+  w.sample("hms_services", "", static_cast<double>(services_.load(std::memory_order_relaxed)));
+  for (const auto& c : kReactorCounters) {
+    double sum = 0;
+    for (const auto& s : shards_) sum += static_cast<double>((s->reactor->stats().*c.field).get());
+    w.header(c.name, c.help, "counter");
+    w.sample(c.name, "", sum * c.scale);
+  }
+  for (const auto& c : kShardCounters) {
+    double sum = 0;
+    for (const auto& s : shards_) sum += static_cast<double>(((*s).*c.field).get());
+    w.header(c.name, c.help, "counter");
+    w.sample(c.name, "", sum);
+  }
+  w.header("hms_handshake_errors_total", "Refused handshakes.", "counter");
+  w.sample("hms_handshake_errors_total", "", static_cast<double>(handshake_errors_.load(std::memory_order_relaxed)));
+  w.header("hms_reactor_threads", "Reactor threads.", "gauge");
+  w.sample("hms_reactor_threads", "", static_cast<double>(shards_.size()));
+  return std::move(w.out);
+}
+
+}  // namespace hms::hub
