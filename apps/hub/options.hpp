@@ -1,0 +1,31 @@
+// The hub's command line, shared by `hms-hub` and `hms terminal`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "hub.hpp"
+
+namespace hms::hub {
+
+// What the flags fill before they become HubOptions.
+struct HubFlags {
+  HubOptions opts;
+  std::vector<std::string> env;
+  std::string log_level = "info";
+  std::size_t hard_mb = 32, soft_mb = 8;
+  unsigned soft_seconds = 60;
+};
+
+// Adds the hub's flags to `app` (the defaults shown are those of `flags`).
+void add_hub_flags(CLI::App& app, HubFlags& flags);
+// After parsing: checks the flags and completes flags.opts (token from
+// HMS_TOKEN, env pairs, limits, log level). Returns "" or what is wrong.
+std::string finish_hub_flags(HubFlags& flags);
+// Runs a hub until SIGINT or SIGTERM; returns the exit code. `name` prefixes
+// the messages ("hms-hub", "hms terminal").
+int run_hub(const HubOptions& opts, const char* name);
+
+}  // namespace hms::hub
