@@ -131,12 +131,16 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
     docks_connected_.fetch_add(1, std::memory_order_relaxed);
     p.set_handlers(s.dock);
     HMS_LOG(info, "connection to dock (%s) established", d->id.c_str());
-    to_control([this, d] {
+    // The dock hears "ok" only once the control shard knows it, as with the
+    // single-threaded reference: a command sent after the handshake (from
+    // any shard) finds the dock.
+    to_control([this, d, &s, reply = std::make_shared<Reply>(std::move(r))] {
       docks_.push_back(d);
-      // A new dock hears about every id somebody already listens to.
+      run_on(s, [reply] { reply->ok(terminal_handshake_reply()); });
+      // Then (in the same ring, so after the reply) it hears about every id
+      // somebody already listens to.
       for (const auto& [id, n] : sub_counts_) dock_subscription(d, id, true);
     });
-    r.ok(terminal_handshake_reply());
     return;
   }
   if (h.type == "client") {

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -142,14 +143,17 @@ inline double metric(const std::string& text, std::string_view series) {
   return -1;
 }
 
-// Polls `pred` until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = kWait) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
+// eventually(pred, limit): from engine/loop.hpp (yields between looks).
+using hms::test::eventually;
+
+// A helper's precondition: when it does not hold, the test stops here with
+// the message (gtest reports the exception), rather than going on with a
+// broken peer and failing later, somewhere less clear.
+struct HarnessFailure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+inline void require(bool ok, const std::string& what) {
+  if (!ok) throw HarnessFailure(what);
 }
 
 // The exact bytes of a one-way event frame as a reference dock sends it
@@ -365,8 +369,7 @@ class TestClient : public TestPeer {
       if (o.token) hs += R"(,"token":")" + *o.token + "\"";
       hs += "}";
       const Got g = handshake(hs);
-      EXPECT_TRUE(g.ok()) << g;
-      EXPECT_EQ(g.text, kTerminalReply);
+      require(g.ok() && g.text == kTerminalReply, "handshake refused or odd reply: " + g.text);
     }
   }
 
@@ -465,8 +468,7 @@ class TestDock : public TestPeer {
       if (o.token) hs += R"(,"token":")" + *o.token + "\"";
       hs += R"(,"version":"test"})";
       const Got g = handshake(hs);
-      EXPECT_TRUE(g.ok()) << g;
-      EXPECT_EQ(g.text, kTerminalReply);
+      require(g.ok() && g.text == kTerminalReply, "handshake refused or odd reply: " + g.text);
     }
   }
 
@@ -530,19 +532,19 @@ class TestDock : public TestPeer {
   // Sends an event as a reference dock does (id service@<our id>). Returns
   // the exact frame bytes sent.
   std::string write_stdout(const std::string& service, std::string data) {
-    loop_.call([&] { EXPECT_TRUE(peer_->write_stdout(service, id_, data)); });
+    require(loop_.call([&] { return peer_->write_stdout(service, id_, data); }), "write_stdout on a closed connection");
     return event_bytes(Opcode::stdout_, service, id_, data);
   }
   std::string write_stderr(const std::string& service, std::string data) {
-    loop_.call([&] { EXPECT_TRUE(peer_->write_stderr(service, id_, data)); });
+    require(loop_.call([&] { return peer_->write_stderr(service, id_, data); }), "write_stderr on a closed connection");
     return event_bytes(Opcode::stderr_, service, id_, data);
   }
   std::string spawn(const std::string& service, std::int64_t pid) {
-    loop_.call([&] { EXPECT_TRUE(peer_->spawn(service, id_, pid)); });
+    require(loop_.call([&] { return peer_->spawn(service, id_, pid); }), "spawn on a closed connection");
     return event_bytes(Opcode::spawn, service, id_, std::to_string(pid));
   }
   std::string exit(const std::string& service, const std::string& code_json) {
-    loop_.call([&] { EXPECT_TRUE(peer_->exit(service, id_, code_json)); });
+    require(loop_.call([&] { return peer_->exit(service, id_, code_json); }), "exit on a closed connection");
     return event_bytes(Opcode::exit, service, id_, code_json);
   }
 
@@ -726,15 +728,23 @@ class Child {
   // Waits up to `timeout` for the child to exit by itself.
   bool wait_exit(std::chrono::milliseconds timeout, int* status) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
+    // A pidfd becomes readable when the child exits: wait on it, no polling.
+    const int pfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
     while (pid_ > 0) {
       const pid_t r = ::waitpid(pid_, &status_, WNOHANG);
       if (r == pid_) {
         pid_ = -1;
         break;
       }
-      if (std::chrono::steady_clock::now() >= deadline) return false;
-      std::this_thread::sleep_for(5ms);
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        if (pfd >= 0) ::close(pfd);
+        return false;
+      }
+      pollfd p{pfd, POLLIN, 0};
+      if (pfd < 0 || ::poll(&p, 1, static_cast<int>(left.count())) < 0) std::this_thread::yield();
     }
+    if (pfd >= 0) ::close(pfd);
     if (status) *status = status_;
     return true;
   }
