@@ -373,7 +373,8 @@ TEST(FrameEncodeError, MessageFitsAtEveryEdge) {
   // A limit smaller than the message prefix fits nothing.
   EXPECT_FALSE(message_fits(0, 0, 2));
   EXPECT_TRUE(message_fits(0, 0, 3));
-  static_assert(hms::message_fits(3, 4) && !hms::message_fits(0x10000, 0), "usable at compile time");
+  static_assert(hms::message_fits(3, 4) && !hms::message_fits(0x10000, 0),
+                "usable at compile time");
 }
 
 TEST(FrameEncodeError, EventFitsCountsTheAt) {
@@ -393,8 +394,12 @@ TEST(FrameEncodeError, EventFitsCountsTheAt) {
 }
 
 // The head buffer, pre-filled so that "wrote nothing" can be checked.
-std::string sentinel_head(std::size_t id_len) { return std::string(hms::message_head_size(id_len), '\xAA'); }
-bool untouched(const std::string& head) { return head.find_first_not_of('\xAA') == std::string::npos; }
+std::string sentinel_head(std::size_t id_len) {
+  return std::string(hms::message_head_size(id_len), '\xAA');
+}
+bool untouched(const std::string& head) {
+  return head.find_first_not_of('\xAA') == std::string::npos;
+}
 
 TEST(FrameEncodeError, MessageHeadRefusesAnIdOf65536Bytes) {
   const std::string id(0x10000, 'i');
@@ -416,16 +421,16 @@ TEST(FrameEncodeError, MessageHeadRefusesABodyJustOverU32) {
   auto* out = reinterpret_cast<std::uint8_t*>(head.data());
   // Body = 3 + 3 + payload: the largest payload the u32 holds, then one more.
   const std::size_t largest = kU32 - 6;
-  EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, hms::Opcode::stdout_, id, largest + 1), 0u);
+  const auto stdout_ = hms::Opcode::stdout_;
+  EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, stdout_, id, largest + 1), 0u);
   EXPECT_TRUE(untouched(head));
   if constexpr (sizeof(std::size_t) > 4) {
     // A payload of exactly 2^32 bytes, which a cast would have made 6.
     const std::size_t two_to_32 = kU32 + 1;
-    EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, hms::Opcode::stdout_, id, two_to_32),
-              0u);
+    EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, stdout_, id, two_to_32), 0u);
     EXPECT_TRUE(untouched(head));
   }
-  EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, hms::Opcode::stdout_, id, largest),
+  EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, stdout_, id, largest),
             head.size());
   EXPECT_EQ(hms::load_u32(out + 3), 0xFFFFFFFFu);
 }
