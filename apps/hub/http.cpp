@@ -3,12 +3,20 @@
 
 namespace hms::hub {
 
+namespace {
+// The path of a request target, without its query ("/metrics?x=1").
+std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
+}  // namespace
+
 HttpResponse HubImpl::on_http(const HttpRequest& req) {
   HttpResponse r;
-  if (req.head.method == HttpMethod::get && req.head.target == "/metrics") {
+  // HEAD is GET without the body (the engine leaves the body out).
+  const bool get = req.head.method == HttpMethod::get || req.head.method_text == "HEAD";
+  const std::string_view path = path_of(req.head.target);
+  if (get && path == "/metrics") {
     r.content_type = "text/plain; version=0.0.4";
     r.body = metrics();
-  } else if (req.head.method == HttpMethod::get && req.head.target == "/") {
+  } else if (get && path == "/") {
     r.body = version_banner_;
   } else {
     r.status = 404;
