@@ -43,7 +43,9 @@ HubAddress resolve_hub(const std::string& text) {
   } else {
     port = text;  // a bare port: this machine
   }
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  // As the engine connects: the wildcard and "localhost" mean IPv4 loopback
+  // (getaddrinfo may put ::1 first, where an IPv4 hub does not listen).
+  if (host.empty() || host == "0.0.0.0" || host == "localhost") host = "127.0.0.1";
   if (host == "::") host = "::1";
   addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   std::string name = "load", impl = "hms", log_level = "warn";
   bool json = false;
   pid_t hub_pid = 0;
+  app.set_version_flag("--version", std::string("hms-load ") + HMS_LOAD_VERSION);
   app.add_option("--hub", o.hub, "Hub endpoint host:port")->capture_default_str();
   app.add_option("--docks", o.docks, "Simulated docks")->capture_default_str();
   app.add_option("--clients", o.clients, "Clients, each subscribed to --subscribe")->capture_default_str();
@@ -51,7 +52,6 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 1000000u));
   app.add_option("--duration", o.duration, "Measured seconds")->capture_default_str();
   app.add_option("--warmup", o.warmup, "Unmeasured seconds after set-up")->capture_default_str();
-  app.set_version_flag("--version", std::string("hms-load ") + HMS_LOAD_VERSION);
   app.add_option("--threads", o.threads, "Worker threads (epoll loops); docks and clients are dealt out to them")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));

@@ -26,7 +26,7 @@ void print_load_cpu(const Options& o, const Report& r) {
                 "not the hub's%s\n",
                 busiest * 100, o.threads == 1 ? " (try --threads 2 on a free core)" : "");
   else
-    std::printf(": not the limit\n");
+    std::printf(" (below %.0f%%: not what limited the rate)\n", kSaturated * 100);
 }
 
 }  // namespace
