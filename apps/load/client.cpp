@@ -76,7 +76,17 @@ std::size_t Worker::client_input(Client& c, const std::uint8_t* p, std::size_t n
   const bool in = sh_.in_window(now);
   const std::size_t want = sh_.opt.payload;
   const std::uint32_t ndocks = sh_.opt.docks;
+  // The last sequence number of the dock whose frames are being walked,
+  // kept in a register: frames come in runs of one dock's batch, and a load
+  // of last_seq[dock] right behind the store of the frame before would
+  // chain every frame on a store-to-load forward. Written back when the
+  // dock changes and at the end.
   std::uint64_t* last = c.last_seq.data();
+  std::uint32_t cur = ~std::uint32_t{0};
+  std::uint64_t cur_last = 0;
+  auto write_back = [&] {
+    if (cur != ~std::uint32_t{0}) last[cur] = cur_last;
+  };
   std::uint64_t frames = 0, good = 0, gaps = 0;
   std::int64_t run_stamp = 0;
   std::uint64_t run = 0;
@@ -89,6 +99,7 @@ std::size_t Worker::client_input(Client& c, const std::uint8_t* p, std::size_t n
     const std::uint32_t body = load_u32(f + 3);
     // Reject early: a bad type or an absurd length before waiting for it.
     if (f[0] > kMaxFrameType || body > kDefaultMaxBody) {
+      write_back();
       protocol_error(c, f, n - off, f[0] > kMaxFrameType ? "bad_frame_type" : "body_too_long");
       return off;
     }
@@ -101,6 +112,7 @@ std::size_t Worker::client_input(Client& c, const std::uint8_t* p, std::size_t n
         [[likely]] {
       const std::size_t idlen = load_u16(f + kHeaderSize + 1);
       if (idlen > body - kMessagePrefix) {
+        write_back();
         protocol_error(c, f, n - off, "id_overflow");
         return off;
       }
@@ -115,9 +127,13 @@ std::size_t Worker::client_input(Client& c, const std::uint8_t* p, std::size_t n
       } else {
         std::uint64_t seq;
         std::memcpy(&seq, pl + 8, 8);
-        std::uint64_t& l = last[dock];
-        if (seq == l + 1) [[likely]] l = seq;  // also the first frame (seq 0 after kNoSeq)
-        else gaps += seq_jump(l, seq, in, counts_);
+        if (dock != cur) [[unlikely]] {
+          write_back();
+          cur = dock;
+          cur_last = last[dock];
+        }
+        if (seq == cur_last + 1) [[likely]] cur_last = seq;  // also the first frame (seq 0 after kNoSeq)
+        else gaps += seq_jump(cur_last, seq, in, counts_);
         ++good;
         if (in) {
           std::int64_t stamp;
@@ -131,6 +147,8 @@ std::size_t Worker::client_input(Client& c, const std::uint8_t* p, std::size_t n
         }
       }
     } else {
+      write_back();
+      cur = ~std::uint32_t{0};
       const DecodeResult r = decode_frame(f, total);
       if (r.status != DecodeStatus::frame) {
         protocol_error(c, f, n - off, to_string(r.error));
@@ -141,6 +159,7 @@ std::size_t Worker::client_input(Client& c, const std::uint8_t* p, std::size_t n
     }
     off += total;
   }
+  write_back();
   flush_run();
   if (in) counts_.delivered += good;
   if (frames | gaps) {

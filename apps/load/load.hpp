@@ -66,6 +66,7 @@ struct Options {
   unsigned clients = 1;
   std::size_t payload = 100;          // stdout payload bytes (>= kStampBytes)
   double rate = 0;                    // frames/s per dock; 0: as fast as possible
+  unsigned batch = 256;               // rate 0: frames a dock writes with one send(2)
   std::string subscribe = "*";        // what every client subscribes to
   unsigned services = 1;              // web0..web<services-1>
   double duration = 5;                // measured seconds

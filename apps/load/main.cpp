@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--rate", o.rate, "stdout frames per second per dock; 0 = as fast as the path allows")
       ->capture_default_str();
+  app.add_option("--batch", o.batch, "Rate 0: stdout frames a dock writes with one send(2)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
   app.add_option("--subscribe", o.subscribe, "What clients subscribe to: a service id or '*'")
       ->capture_default_str();
   app.add_option("--services", o.services, "Services web0..web<N-1>; dock i runs web<i mod N>")

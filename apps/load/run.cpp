@@ -61,7 +61,8 @@ bool wait_until(Pred pred, std::int64_t deadline, Sample sample) {
 Report run(const Options& o) {
   if (o.payload < kStampBytes)
     throw std::invalid_argument("--payload must be at least " + std::to_string(kStampBytes) + " bytes");
-  if (o.threads == 0 || o.services == 0) throw std::invalid_argument("--threads and --services must be >= 1");
+  if (o.threads == 0 || o.services == 0 || o.batch == 0)
+    throw std::invalid_argument("--threads, --services and --batch must be >= 1");
   Shared sh;
   sh.opt = o;
   sh.hub = resolve_hub(o.hub);
@@ -71,7 +72,7 @@ Report run(const Options& o) {
   // The summary shows the size of dock 0's frames.
   sh.frame_bytes = message_head_size(service_name(0).size() + 1 + std::string("dock-0").size()) + o.payload;
   if (o.rate == 0 && o.window_kb > 0 && o.clients > 0)
-    sh.window_frames = std::max<std::int64_t>(static_cast<std::int64_t>(kBatch),
+    sh.window_frames = std::max<std::int64_t>(static_cast<std::int64_t>(o.batch),
                                               static_cast<std::int64_t>(o.window_kb * 1024 / sh.frame_bytes));
   sh.tally = std::make_unique<ClientTally[]>(o.clients);
 

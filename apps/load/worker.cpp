@@ -237,7 +237,7 @@ void Worker::pump() {
     if (rr_ >= ready_.size()) rr_ = 0;
     Dock* d = ready_[rr_];
     // One clock read per batch: its frames leave in one send(2).
-    const std::uint64_t n = d->streaming ? send_frames(*d, std::min(kBatch, budget), mono_ns()) : 0;
+    const std::uint64_t n = d->streaming ? send_frames(*d, std::min<std::uint64_t>(sh_.opt.batch, budget), mono_ns()) : 0;
     total += n;
     budget -= n;
     if (!d->streaming || d->blocked || !d->out_empty()) {

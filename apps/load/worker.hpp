@@ -4,7 +4,7 @@
 // and notify(); counts() is read after join().
 //
 // ### The hot path, and what it costs per frame
-// - A dock writes a batch of up to kBatch stdout frames with one send(2):
+// - A dock writes a batch of up to Options::batch stdout frames with one send(2):
 //   the frames are prebuilt back to back (Dock::frames) and only their
 //   stamp and sequence number are patched, with one clock read per batch.
 // - A client drains its socket with recv(2) into the worker's one read
@@ -36,9 +36,8 @@
 
 namespace hms::load {
 
-// Rate 0: frames one dock writes with one send(2) (about 7.7 KB of 121-byte
-// frames), and frames one pump pass writes before the loop reads again.
-inline constexpr std::uint64_t kBatch = 64;
+// Rate 0: frames one pump pass writes (over all its docks, Options::batch
+// per send) before the loop reads again.
 inline constexpr std::uint64_t kPumpBudget = 4096;
 // Rate mode: at most this many overdue frames go out at once per dock (a
 // dock that fell far behind skips the rest rather than bursting).
