@@ -286,7 +286,10 @@ void Worker::tick() {
     }
     const auto due = static_cast<std::uint64_t>((now - d->next_due) / period + 1);
     d->next_due += static_cast<std::int64_t>(due) * period;
-    const std::uint64_t n = send_frames(*d, std::min(due, kMaxCatchUp), now);
+    // Stamped right before its own send, not with the tick's time: the
+    // sends of one tick take tens of microseconds each, which would count as
+    // the hub's latency. At these rates a clock read per send is cheap.
+    const std::uint64_t n = send_frames(*d, std::min(due, kMaxCatchUp), mono_ns());
     if (sh_.in_window(now)) counts_.skipped += due - n;
     schedule_.emplace(d->next_due, d);
   }
