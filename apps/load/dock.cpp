@@ -152,6 +152,7 @@ void Worker::dock_frame(Dock& d, const FrameView& f) {
 }
 
 void Worker::dock_closed(Dock& d, const std::string& why) {
+  if (d.streaming) sh_.streaming.fetch_sub(1);
   d.streaming = false;  // the pump and the schedule drop it
   if (d.failed) return;
   if (!d.up) {
@@ -180,6 +181,8 @@ void Worker::update_streaming(Dock& d) {
   const bool want = d.up && d.state == Conn::State::open && (d.sub_all || d.sub_mine);
   if (want == d.streaming) return;
   d.streaming = want;
+  if (want) sh_.streaming.fetch_add(1);
+  else sh_.streaming.fetch_sub(1);
   if (!want) return;  // the pump and the schedule drop non-streaming docks
   if (sh_.opt.rate == 0) {
     if (!d.in_ready && !d.blocked && d.out_empty()) {

@@ -84,6 +84,7 @@ struct Report {
   unsigned docks_lost = 0, clients_lost = 0;  // closed before the end
   double connect_seconds = 0;                 // all docks, first connect to last handshake
   double window_seconds = 0;                  // measured
+  unsigned docks_streaming = 0;               // subscribed by the hub when the window opened
   std::uint64_t sent = 0;                     // frames sent by docks in the window
   std::uint64_t delivered = 0;                // frames received by clients in the window
   std::uint64_t skipped = 0;                  // rate mode: due while the dock could not write

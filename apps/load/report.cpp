@@ -58,7 +58,10 @@ int print_report(const Options& o, const Report& r, const std::string& name, con
     std::printf("  FAILED: set-up incomplete, nothing measured\n");
     return 1;
   }
-  std::printf("  window     %.2f s after %.2f s warm-up\n", r.window_seconds, o.warmup);
+  // A dock streams once the hub subscribed it: fewer than all at the start
+  // of the window means the hub was still catching up (or subscribes less).
+  std::printf("  window     %.2f s after %.2f s warm-up, %u/%u docks streaming (subscribed by the hub)\n",
+              r.window_seconds, o.warmup, r.docks_streaming, o.docks);
   std::printf("  sent       %.0f frames/s by the docks", r.sent_per_s());
   if (o.rate > 0) std::printf(" (%llu skipped: dock not writable)", static_cast<unsigned long long>(r.skipped));
   std::printf("\n");

@@ -158,6 +158,7 @@ Report run(const Options& o) {
   const auto cpus0 = read_cpu_times();
   sh.win_start.store(start);
   sh.win_end.store(end);
+  rep.docks_streaming = sh.streaming.load();
   wait_until([&] { return mono_ns() >= end; }, LLONG_MAX, sample_every_100ms);
   const std::int64_t stopped = mono_ns();
   const auto hub_cpu1 = o.hub_pid ? read_cpu_seconds(*o.hub_pid) : std::nullopt;

@@ -82,6 +82,7 @@ struct Shared {
 
   std::atomic<std::uint64_t> sent_total{0};  // rate 0: frames written by streaming docks
   std::atomic<std::int32_t> connecting{0};   // docks connected, handshake not answered
+  std::atomic<std::uint32_t> streaming{0};   // docks up and subscribed by the hub
   std::atomic<std::uint32_t> docks_up{0}, docks_failed{0}, clients_up{0}, clients_failed{0};
   std::atomic<std::uint32_t> docks_lost{0}, clients_lost{0};
   std::atomic<std::int64_t> first_connect{0}, last_handshake{0};
