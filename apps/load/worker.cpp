@@ -88,8 +88,20 @@ void Worker::watch(Conn& c) {
 void Worker::loop() {
   for (auto& c : clients_) open_client(*c);
   epoll_event events[256];
+  bool pwait2 = true;  // epoll_pwait2 needs Linux 5.11
   while (!sh_.stopping.load(std::memory_order_relaxed)) {
-    const int n = ::epoll_wait(epfd_, events, 256, timeout_ms());
+    // A timeout in nanoseconds: in rate mode the loop sleeps until the next
+    // dock is due, not to the next millisecond, so docks send at their own
+    // times and a frame relayed back is read when it arrives, not after a
+    // whole tick's worth of sends (that wait would count as hub latency).
+    const std::int64_t wait = timeout_ns();
+    int n = -1;
+    if (pwait2) {
+      const timespec ts{static_cast<time_t>(wait / 1'000'000'000), static_cast<long>(wait % 1'000'000'000)};
+      n = ::epoll_pwait2(epfd_, events, 256, &ts, nullptr);
+      if (n < 0 && errno == ENOSYS) pwait2 = false;
+    }
+    if (!pwait2) n = ::epoll_wait(epfd_, events, 256, static_cast<int>((wait + 999'999) / 1'000'000));
     for (int i = 0; i < n; ++i) {
       if (!events[i].data.ptr) {
         std::uint64_t v;
@@ -105,20 +117,19 @@ void Worker::loop() {
   unpark();
 }
 
-int Worker::timeout_ms() {
+std::int64_t Worker::timeout_ns() {
+  constexpr std::int64_t kMs = 1'000'000, kIdle = 100 * kMs;
   if (sh_.stopping.load(std::memory_order_relaxed)) return 0;
   // Docks left to connect: the connect window frees up on other threads too.
-  if (docks_to_connect()) return 1;
+  if (docks_to_connect()) return kMs;
   if (sh_.opt.rate == 0) {
-    if (ready_.empty()) return 100;
+    if (ready_.empty()) return kIdle;
     // Parked: another thread's clients may free the credit; notify() wakes
     // us then, and the millisecond is the safety net.
-    return parked_.load(std::memory_order_relaxed) ? 1 : 0;
+    return parked_.load(std::memory_order_relaxed) ? kMs : 0;
   }
-  if (schedule_.empty()) return 100;
-  const std::int64_t wait = schedule_.top().first - mono_ns();
-  if (wait <= 0) return 0;
-  return static_cast<int>(std::min<std::int64_t>(100, (wait + 999'999) / 1'000'000));
+  if (schedule_.empty()) return kIdle;
+  return std::clamp<std::int64_t>(schedule_.top().first - mono_ns(), 0, kIdle);
 }
 
 void Worker::on_event(Conn& c, std::uint32_t events) {
@@ -277,17 +288,24 @@ void Worker::tick() {
   if (schedule_.empty()) return;
   const std::int64_t now = mono_ns();
   const std::int64_t period = sh_.period_ns;
-  while (!schedule_.empty() && schedule_.top().first <= now) {
+  // Docks due within kSendAhead send now, a little early: one wake-up per
+  // kSendAhead at most, however many docks there are (a wake-up per frame
+  // costs more than the frame here, in timer programming and context
+  // switches), and few enough sends per wake-up that a frame relayed back
+  // meanwhile is read soon (its wait counts as hub latency).
+  const std::int64_t horizon = now + kSendAhead;
+  while (!schedule_.empty() && schedule_.top().first <= horizon) {
     Dock* d = schedule_.top().second;
     schedule_.pop();
     if (d->state != Conn::State::open || !d->streaming) {
       d->in_heap = false;
       continue;
     }
-    const auto due = static_cast<std::uint64_t>((now - d->next_due) / period + 1);
+    const std::int64_t late = now - d->next_due;  // < 0: sent ahead
+    const auto due = static_cast<std::uint64_t>(late >= 0 ? late / period + 1 : 1);
     d->next_due += static_cast<std::int64_t>(due) * period;
-    // Stamped right before its own send, not with the tick's time: the
-    // sends of one tick take tens of microseconds each, which would count as
+    // Stamped right before its own send, not with the wake-up's time: the
+    // sends of one wake-up take microseconds each, which would count as
     // the hub's latency. At these rates a clock read per send is cheap.
     const std::uint64_t n = send_frames(*d, std::min(due, kMaxCatchUp), mono_ns());
     if (sh_.in_window(now)) counts_.skipped += due - n;

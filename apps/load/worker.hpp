@@ -40,8 +40,10 @@ namespace hms::load {
 // per send) before the loop reads again.
 inline constexpr std::uint64_t kPumpBudget = 4096;
 // Rate mode: at most this many overdue frames go out at once per dock (a
-// dock that fell far behind skips the rest rather than bursting).
+// dock that fell far behind skips the rest rather than bursting), and docks
+// due within kSendAhead ns of a wake-up send with it (see Worker::tick).
 inline constexpr std::uint64_t kMaxCatchUp = 64;
+inline constexpr std::int64_t kSendAhead = 250'000;
 // Docks a worker starts connecting per loop pass (each connect is cheap,
 // nonblocking; the pass still reads in between).
 inline constexpr unsigned kConnectChunk = 64;
@@ -105,7 +107,7 @@ class Worker {
  private:
   // worker.cpp: the loop, reads, closes, the pump and the schedule.
   void loop();
-  int timeout_ms();
+  std::int64_t timeout_ns();
   void watch(Conn& c);
   void on_event(Conn& c, std::uint32_t events);
   void read_ready(Conn& c);
