@@ -25,4 +25,20 @@ HttpResponse HubImpl::on_http(const HttpRequest& req) {
   return r;
 }
 
+bool HubImpl::on_takeover(Shard&, Connection&, const HttpRequest&) {
+  // Streaming routes register here (deploy, tarballs, the page's API).
+  return false;
+}
+
+void HubImpl::release_to_http(Connection& c) {
+  auto* peer = dynamic_cast<Peer*>(c.handler());
+  if (!peer) return;
+  // What on_close would have done for a connection still handshaking.
+  if (auto st = std::static_pointer_cast<ConnState>(peer->user)) {
+    peer->on_close(nullptr);
+    on_conn_close(*st);
+  }
+  peer->detach();
+}
+
 }  // namespace hms::hub

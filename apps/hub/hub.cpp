@@ -70,6 +70,7 @@ void HubImpl::start() {
     lo.reuse_port = opts_.threads > 1;
     lo.banner = version_banner_;
     lo.http = [this](const HttpRequest& req) { return on_http(req); };
+    lo.http_takeover = [this, &s](Connection& c, const HttpRequest& req) { return on_takeover(s, c, req); };
     Listener& l = s.reactor->listen(host + ":" + std::to_string(bound), lo,
                                     [this, &s](Connection& c) { on_accept(s, c); });
     bound = s.reactor->listen_port(l);

@@ -161,7 +161,17 @@ class HubImpl {
   void run_on(Shard& s, std::function<void()> fn);
   void to_control(std::function<void()> fn) { run_on(control(), std::move(fn)); }
   void on_handoff(unsigned to, Envelope& e);
-  HttpResponse on_http(const HttpRequest& req);  // http.cpp
+
+  // ---- plain HTTP (http.cpp)
+  // Short answers (the banner, /metrics), made whole.
+  HttpResponse on_http(const HttpRequest& req);
+  // Requests whose body or answer streams (a deploy upload, a tarball, an
+  // event stream): true when one of the routes took the connection over.
+  bool on_takeover(Shard& s, Connection& c, const HttpRequest& req);
+  // A connection taken over leaves the protocol: its Peer lets go of it
+  // and its hub state (handshake count, liveness list) goes. The caller
+  // then sets the connection's handler.
+  void release_to_http(Connection& c);
 
   // ---- connections (shard.cpp)
   void setup_shard(Shard& s);
