@@ -99,9 +99,11 @@ UnpackResult unpack_tar(const ReadSource& read, const std::function<std::string(
   }
   archive_read_support_filter_gzip(in.get());
   archive_read_support_format_tar(in.get());
+  // Names are checked (and made relative to dest) above libarchive; its own
+  // guards stay on below: no `..` in a path, never write through a link.
+  // (Not NOABSOLUTEPATHS: dest itself may be an absolute path.)
   archive_write_disk_set_options(out.get(), ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT |
-                                                ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+                                                ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   auto src = std::make_unique<Source>();
   src->read = &read;
   auto fail = [&](std::string why) {
@@ -125,8 +127,10 @@ UnpackResult unpack_tar(const ReadSource& read, const std::function<std::string(
     if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) return read_failure("bad archive");
     if (++res.entries > limits.max_entries)
       return fail("archive has more than " + std::to_string(limits.max_entries) + " entries");
-    const char* raw = archive_entry_pathname(e);
-    if (!raw) return fail("archive entry without a name");
+    const char* name = archive_entry_pathname(e);
+    if (!name) return fail("archive entry without a name");
+    // A copy: the entry's own string changes with set_pathname below.
+    const std::string raw = name;
     std::string rel;
     if (!safe_entry_path(raw, &rel))
       return fail("refusing archive entry " + quoted(raw) + ": it would land outside the build folder");

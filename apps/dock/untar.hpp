@@ -6,8 +6,8 @@
 // entry would land outside the folder: an absolute name, a name with a
 // `..` component, a symbolic link whose target is absolute or climbs out of
 // the folder (resolved from the link's own directory), a hard link to a
-// name outside it. libarchive's own guards (SECURE_NODOTDOT,
-// SECURE_NOABSOLUTEPATHS, SECURE_SYMLINKS: never write through a link) are
+// name outside it. libarchive's own guards (SECURE_NODOTDOT and
+// SECURE_SYMLINKS: never write through a link) are
 // on as well, so nothing is ever written outside the folder; the caller
 // unpacks into a fresh temporary folder and deletes it on failure, so a
 // refused archive leaves nothing behind. Devices, FIFOs and sockets are
@@ -51,7 +51,7 @@ struct UnpackResult {
 using ReadSource = std::function<long(void* buf, std::size_t n)>;
 
 // Unpacks into `dest`, an existing folder (relative to the current
-// directory or absolute).
+// directory or absolute; no `..` in it).
 UnpackResult unpack_tar(const ReadSource& read, const std::function<std::string()>& source_error,
                         const std::string& dest, const UnpackLimits& limits = {});
 
