@@ -84,8 +84,8 @@ int run(const DockOptions& opts) {
   int exit_code = 0;
   try {
     ReactorOptions ro;
-    ro.recv_buffers = 256;
-    ro.recv_buffer_size = 64 * 1024;
+    ro.recv_buffers = opts.recv_buffers;
+    ro.recv_buffer_size = opts.recv_buffer_size;
     // Output is dropped (Outputs) while fewer than a quarter of the
     // buffers are free, well before the engine's own mark where it would
     // copy frames out: the relay stays copy-free.

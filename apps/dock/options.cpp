@@ -23,6 +23,13 @@ void add_dock_flags(CLI::App& app, DockOptions& o) {
          "--output-queue-mb", [&o](std::size_t mb) { o.output_queue_bytes = mb << 20; },
          "Output queued per subscriber before it is dropped (default 8)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+  app.add_option("--recv-buffers", o.recv_buffers, "Receive buffers (power of two); reads of children's output land in them")
+      ->capture_default_str()
+      ->check(CLI::Range(16u, 32768u));
+  app.add_option_function<std::uint32_t>(
+         "--recv-buffer-kb", [&o](std::uint32_t kb) { o.recv_buffer_size = kb * 1024; },
+         "Size of one receive buffer, KiB: the largest read (default 64)")
+      ->check(CLI::Range(4u, 1024u));
   app.add_option("--log-level", o.log_level, "Engine diagnostics on stderr: error, warn, info or debug")
       ->capture_default_str();
 }

@@ -38,6 +38,11 @@ struct DockOptions {
   // Output queued for one subscriber (the hub, a client) past this is
   // dropped and counted, so a slow reader never blocks a child.
   std::size_t output_queue_bytes = std::size_t{8} << 20;
+  // The reactor's receive buffers: every read of a child's pipe lands in
+  // one (so a read is at most one buffer long). Output that pins more than
+  // three quarters of them is dropped.
+  std::uint32_t recv_buffers = 256;              // power of two
+  std::uint32_t recv_buffer_size = 64 * 1024;
   std::string log_level = "warn";      // engine diagnostics on stderr
 };
 

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 namespace hms::dock {
 
@@ -14,28 +16,24 @@ namespace {
 
 std::string find_program(const std::string& name, const std::vector<std::string>& env, const std::string& cwd) {
   if (name.find('/') != std::string::npos) return name;
-  std::string path;
-  bool have = false;
+  std::string_view path = "/usr/local/bin:/usr/bin:/bin";
+  if (const char* p = std::getenv("PATH")) path = p;
   for (const auto& e : env)
-    if (e.compare(0, 5, "PATH=") == 0) {
-      path = e.substr(5);
-      have = true;
-    }
-  if (!have) {
-    const char* p = std::getenv("PATH");
-    path = p ? p : "/usr/local/bin:/usr/bin:/bin";
-  }
+    if (e.compare(0, 5, "PATH=") == 0) path = std::string_view(e).substr(5);
   std::size_t start = 0;
   for (;;) {
     const std::size_t colon = path.find(':', start);
-    std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    if (dir.empty()) dir = ".";
-    // A relative PATH entry is relative to the child's cwd, where exec
-    // will look after the chdir.
-    const std::string candidate = dir + "/" + name;
-    const std::string probe = candidate[0] == '/' || cwd.empty() ? candidate : cwd + "/" + candidate;
+    const std::string_view dir =
+        path.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
+    // An empty entry means the current folder. A relative entry is
+    // relative to the child's cwd, where exec will look after the chdir.
+    std::string candidate;
+    candidate.append(dir.empty() ? std::string_view(".") : dir).append("/").append(name);
+    std::string probe;
+    if (candidate[0] != '/' && !cwd.empty()) probe.append(cwd).append("/");
+    probe.append(candidate);
     if (::access(probe.c_str(), X_OK) == 0) return candidate;
-    if (colon == std::string::npos) break;
+    if (colon == std::string_view::npos) break;
     start = colon + 1;
   }
   return {};
