@@ -13,7 +13,9 @@
 #include "dock/commands.hpp"
 #include "dock/context.hpp"
 #include "dock/hub_link.hpp"
+#include "dock/leftovers.hpp"
 #include "dock/outputs.hpp"
+#include "dock/procstat.hpp"
 #include "dock/say.hpp"
 #include "dock/services.hpp"
 #include "dock/signals.hpp"
@@ -97,8 +99,9 @@ int run(const DockOptions& opts) {
     Outputs outputs(reactor, id, opts.output_queue_bytes, ro.recv_buffers / 4);
 
     Supervisor::Hooks hooks;
-    hooks.spawned = [&outputs](const std::string& svc, pid_t pid, int out, int err) {
+    hooks.spawned = [&outputs, &store](const std::string& svc, pid_t pid, int out, int err) {
       say(svc, "spawned " + std::to_string(pid));
+      store.child_started({pid, svc, start_ticks(pid).value_or(0)});
       outputs.adopt(svc, out, err);
       outputs.spawn(svc, pid);
     };
@@ -106,8 +109,9 @@ int run(const DockOptions& opts) {
       say(svc, "spawn failed (" + why + ")");
       outputs.spawn(svc, std::nullopt);
     };
-    hooks.exited = [&outputs](const std::string& svc, std::optional<int> code) {
+    hooks.exited = [&outputs, &store](const std::string& svc, pid_t pid, std::optional<int> code) {
       say(svc, "exited (" + code_text(code) + ")");
+      store.child_gone(pid);
       outputs.exit(svc, code);
     };
     hooks.killed = [&opts](const std::string& svc) {
@@ -156,6 +160,11 @@ int run(const DockOptions& opts) {
         exit_code = 1;
         reactor.stop();
         return;
+      }
+      // What a crashed run left running goes before anything starts again.
+      if (!store.previous_children().empty()) {
+        stop_leftovers(store.previous_children(), opts.stop_grace);
+        store.clear_previous_children();
       }
       services.boot();
       link.start();

@@ -17,4 +17,9 @@ struct ProcSample {
 
 std::optional<ProcSample> sample_process(pid_t pid);
 
+// When the process started, in clock ticks after boot (/proc/<pid>/stat
+// field 22): with the pid, it names one process for good (a pid is reused,
+// a pid and its start time are not). nullopt when there is no such process.
+std::optional<std::uint64_t> start_ticks(pid_t pid);
+
 }  // namespace hms::dock

@@ -40,6 +40,12 @@ Store::Store(const std::string& path, Reactor& reactor) : reactor_(reactor) {
             " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
             " id TEXT NOT NULL UNIQUE,"
             " json TEXT NOT NULL)",
+            &err) ||
+      !exec(db_,
+            "CREATE TABLE IF NOT EXISTS children ("
+            " pid INTEGER PRIMARY KEY,"
+            " service TEXT NOT NULL,"
+            " start_ticks INTEGER NOT NULL)",
             &err)) {
     sqlite3_close(db_);
     db_ = nullptr;
@@ -49,9 +55,14 @@ Store::Store(const std::string& path, Reactor& reactor) : reactor_(reactor) {
                          "INSERT INTO services(id, json) VALUES(?1, ?2)"
                          " ON CONFLICT(id) DO UPDATE SET json = excluded.json",
                          -1, &put_, nullptr) != SQLITE_OK ||
-      sqlite3_prepare_v2(db_, "DELETE FROM services WHERE id = ?1", -1, &del_, nullptr) != SQLITE_OK) {
+      sqlite3_prepare_v2(db_, "DELETE FROM services WHERE id = ?1", -1, &del_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO children(pid, service, start_ticks) VALUES(?1, ?2, ?3)", -1,
+                         &child_put_, nullptr) != SQLITE_OK ||
+      sqlite3_prepare_v2(db_, "DELETE FROM children WHERE pid = ?1", -1, &child_del_, nullptr) != SQLITE_OK) {
     err = sqlite3_errmsg(db_);
     sqlite3_finalize(put_);
+    sqlite3_finalize(del_);
+    sqlite3_finalize(child_put_);
     sqlite3_close(db_);
     db_ = nullptr;
     throw std::runtime_error("cannot prepare the dock's store statements: " + err);
@@ -73,6 +84,16 @@ Store::Store(const std::string& path, Reactor& reactor) : reactor_(reactor) {
     map_.emplace(id, std::move(s));
   }
   sqlite3_finalize(all);
+  sqlite3_stmt* kids = nullptr;
+  sqlite3_prepare_v2(db_, "SELECT pid, service, start_ticks FROM children", -1, &kids, nullptr);
+  while (kids && sqlite3_step(kids) == SQLITE_ROW) {
+    Child c;
+    c.pid = sqlite3_column_int(kids, 0);
+    c.service = reinterpret_cast<const char*>(sqlite3_column_text(kids, 1));
+    c.start_ticks = static_cast<std::uint64_t>(sqlite3_column_int64(kids, 2));
+    previous_children_.push_back(std::move(c));
+  }
+  sqlite3_finalize(kids);
   writer_ = std::thread([this] { writer_loop(); });
 }
 
@@ -85,6 +106,8 @@ Store::~Store() {
   writer_.join();
   sqlite3_finalize(put_);
   sqlite3_finalize(del_);
+  sqlite3_finalize(child_put_);
+  sqlite3_finalize(child_del_);
   sqlite3_close(db_);
 }
 
@@ -103,8 +126,27 @@ std::vector<const Service*> Store::list() const {
 void Store::put(const Service& s, StoreDone done) {
   auto [it, fresh] = map_.insert_or_assign(s.id, s);
   if (fresh) order_.push_back(s.id);
-  collecting_.writes.push_back(Write{s.id, to_json(it->second)});
+  Write w{Write::service_put, s.id, to_json(it->second)};
+  collecting_.writes.push_back(std::move(w));
   if (done) collecting_.done.push_back(std::move(done));
+}
+
+void Store::child_started(const Child& c) {
+  Write w{Write::child_put, c.service, {}};
+  w.pid = c.pid;
+  w.ticks = c.start_ticks;
+  collecting_.writes.push_back(std::move(w));
+}
+
+void Store::child_gone(int pid) {
+  Write w{Write::child_del, {}, {}};
+  w.pid = pid;
+  collecting_.writes.push_back(std::move(w));
+}
+
+void Store::clear_previous_children() {
+  previous_children_.clear();
+  collecting_.writes.push_back(Write{Write::children_clear, {}, {}});
 }
 
 void Store::del(std::string_view id, StoreDone done) {
@@ -114,7 +156,7 @@ void Store::del(std::string_view id, StoreDone done) {
     map_.erase(it);
     std::erase(order_, std::string(id));
   }
-  collecting_.writes.push_back(Write{std::string(id), std::nullopt});
+  collecting_.writes.push_back(Write{Write::service_del, std::string(id), {}});
   if (done) collecting_.done.push_back(std::move(done));
 }
 
@@ -134,10 +176,36 @@ bool Store::write_batch(const Batch& b, std::string* error) {
   if (b.writes.empty()) return true;
   if (!exec(db_, "BEGIN IMMEDIATE", error)) return false;
   for (const Write& w : b.writes) {
-    sqlite3_stmt* st = w.json ? put_ : del_;
+    if (w.kind == Write::children_clear) {
+      if (!exec(db_, "DELETE FROM children", error)) {
+        std::string ignored;
+        exec(db_, "ROLLBACK", &ignored);
+        return false;
+      }
+      continue;
+    }
+    sqlite3_stmt* st = w.kind == Write::service_put ? put_
+                       : w.kind == Write::service_del ? del_
+                       : w.kind == Write::child_put   ? child_put_
+                                                      : child_del_;
     sqlite3_reset(st);
-    sqlite3_bind_text(st, 1, w.id.data(), static_cast<int>(w.id.size()), SQLITE_STATIC);
-    if (w.json) sqlite3_bind_text(st, 2, w.json->data(), static_cast<int>(w.json->size()), SQLITE_STATIC);
+    switch (w.kind) {
+      case Write::service_put:
+        sqlite3_bind_text(st, 2, w.json.data(), static_cast<int>(w.json.size()), SQLITE_STATIC);
+        [[fallthrough]];
+      case Write::service_del:
+        sqlite3_bind_text(st, 1, w.id.data(), static_cast<int>(w.id.size()), SQLITE_STATIC);
+        break;
+      case Write::child_put:
+        sqlite3_bind_text(st, 2, w.id.data(), static_cast<int>(w.id.size()), SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, static_cast<sqlite3_int64>(w.ticks));
+        [[fallthrough]];
+      case Write::child_del:
+        sqlite3_bind_int(st, 1, w.pid);
+        break;
+      case Write::children_clear:
+        break;
+    }
     if (sqlite3_step(st) != SQLITE_DONE) {
       *error = sqlite3_errmsg(db_);
       sqlite3_reset(st);

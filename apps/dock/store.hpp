@@ -73,13 +73,33 @@ class Store {
   // here (at shutdown, after the reactor stopped).
   void drain();
 
-  // Transactions committed and writes in them (for tests and ps).
+  // ---- the processes running now, so that a dock that crashed (and left
+  // them running: each has a process group of its own) can stop them when
+  // it starts again, instead of starting services twice. A child is the
+  // pid and its start time (procstat.hpp start_ticks). Written with the
+  // same group commit; no callback.
+  struct Child {
+    int pid = 0;
+    std::string service;
+    std::uint64_t start_ticks = 0;
+  };
+  void child_started(const Child& c);
+  void child_gone(int pid);
+  // As recorded by the previous run (read at open).
+  const std::vector<Child>& previous_children() const { return previous_children_; }
+  // Forgets them (after they were dealt with).
+  void clear_previous_children();
+
+  // Transactions committed (for tests).
   std::uint64_t commits() const { return commits_; }
 
  private:
   struct Write {
-    std::string id;
-    std::optional<std::string> json;  // nullopt: delete
+    enum Kind : std::uint8_t { service_put, service_del, child_put, child_del, children_clear } kind;
+    std::string id;       // service id (child: its service)
+    std::string json;     // service_put
+    int pid = 0;          // child_*
+    std::uint64_t ticks = 0;
   };
   struct Batch {
     std::vector<Write> writes;
@@ -99,6 +119,9 @@ class Store {
   sqlite3* db_ = nullptr;
   sqlite3_stmt* put_ = nullptr;
   sqlite3_stmt* del_ = nullptr;
+  sqlite3_stmt* child_put_ = nullptr;
+  sqlite3_stmt* child_del_ = nullptr;
+  std::vector<Child> previous_children_;
 
   std::unordered_map<std::string, Service> map_;
   std::vector<std::string> order_;

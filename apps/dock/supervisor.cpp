@@ -290,7 +290,7 @@ void Supervisor::on_exit(pid_t pid, int wstatus) {
   }
   m->pid = 0;
   const std::optional<int> code = WIFEXITED(wstatus) ? std::optional<int>(WEXITSTATUS(wstatus)) : std::nullopt;
-  if (hooks_.exited) hooks_.exited(m->id, code);
+  if (hooks_.exited) hooks_.exited(m->id, pid, code);
 
   if (m->status == Status::stopping) {
     stopped(*m);

@@ -76,7 +76,7 @@ class Supervisor {
     // A process could not be started (no such program, a bad start text).
     std::function<void(const std::string& id, const std::string& why)> spawn_failed;
     // A process ended: its exit code, or nullopt when a signal ended it.
-    std::function<void(const std::string& id, std::optional<int> code)> exited;
+    std::function<void(const std::string& id, pid_t pid, std::optional<int> code)> exited;
     // A stop's grace period ran out: SIGKILL was sent.
     std::function<void(const std::string& id)> killed;
     // No monitor of the service uses `cwd` any more (an older build).

@@ -47,3 +47,39 @@ TEST(BootTest, SigtermStopsServicesAndTheNextRunBringsThemBack) {
 
 }  // namespace
 }  // namespace hms::docktest
+
+namespace hms::docktest {
+namespace {
+
+TEST(BootTest, ADockKilledOutrightDoesNotRunItsServicesTwice) {
+  TempDir dir;
+  FakeHub hub;
+  pid_t orphan = 0;
+  {
+    DockRun dock(dir.file("dock"), hub.port());
+    ASSERT_TRUE(hub.wait_dock());
+    hub.serve("web", script_tarball("exec sleep 1000\n"));
+    ASSERT_TRUE(hub.sync("web", service_json("web", "sh run.sh")).ok());
+    // The start's reply waits for its write (stopped=false) to be on disk,
+    // and the record of the child spawned by that start is in the same
+    // transaction: once the reply is here, a crash cannot lose it.
+    ASSERT_TRUE(hub.start("web").ok());
+    orphan = static_cast<pid_t>(ps_entry(hub.ps().text, "web").pid);
+    ASSERT_GT(orphan, 0);
+    dock->kill9();
+    EXPECT_TRUE(process_alive(orphan));  // its own process group: it outlives the dock
+  }
+  DockRun again(dir.file("dock"), hub.port());
+  ASSERT_TRUE(again->wait_for_text("[dock] [web] stopping process " + std::to_string(orphan) +
+                                   " left running by the previous run"))
+      << again->transcript();
+  ASSERT_TRUE(again->wait_for_text("[dock] [web] spawned "));
+  EXPECT_TRUE(eventually([&] { return !process_alive(orphan); }));
+  ASSERT_TRUE(hub.wait_dock(2));
+  const PsEntry p = ps_entry(hub.ps().text, "web");
+  EXPECT_EQ(p.status, "running");
+  EXPECT_NE(p.pid, orphan);
+}
+
+}  // namespace
+}  // namespace hms::docktest
