@@ -17,7 +17,15 @@
 #                    (synced with a build fetched from the hub, then started)
 #   dock_rss_1000    hms-dock's resident memory with them running, MB
 #
-#   scripts/bench_dock.sh [--quick] [--no-build] [--reps N]
+#   scripts/bench_dock.sh [--quick] [--no-build] [--reps N] [--hub-backend epoll|uring]
+#
+# hms-hub runs on its epoll backend here (--hub-backend, default epoll) for
+# the hms and node rows alike: on io_uring, a dock that sends faster than the
+# hub relays makes the hub's reactor sleep with a full socket (its receive
+# window shut, the sender waiting for TCP to reopen it), and 64 KiB output
+# crawls at a quarter of the epoll figure. That is the hub's to fix; these
+# rows measure docks. Run as root, the script raises its own priority
+# (nice -10) so that other work on the two shared cores disturbs less.
 #
 # Prints a table (targets reported, not asserted) and one JSON object per
 # line ({"bench","impl","value","unit"}), also kept in
@@ -31,6 +39,7 @@ root=$PWD
 quick=0
 build=1
 reps=1
+hub_backend=epoll
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
@@ -38,7 +47,10 @@ while (($#)); do
     --reps)
       [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench_dock: --reps needs a positive count" >&2; exit 2; }
       reps=$2; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --hub-backend)
+      [[ ${2:-} == epoll || ${2:-} == uring ]] || { echo "bench_dock: --hub-backend epoll|uring" >&2; exit 2; }
+      hub_backend=$2; shift ;;
+    -h|--help) sed -n '2,40p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_dock: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -111,6 +123,9 @@ else
 fi
 mkdir -p "$logs"
 rm -f "$logs"/*
+# After the build: only the measurements get the priority.
+niced=""
+if ((EUID == 0)) && renice -n -10 -p $$ >/dev/null 2>&1; then niced=" (nice -10)"; fi
 tmp=$(mktemp -d /tmp/hms-bench-dock.XXXXXX)
 
 pick_port() {
@@ -180,8 +195,8 @@ log_run() {
     hms|node)
       local hub_port hub dock
       hub_port=$(pick_port)
-      taskset -c 0 "$hub_bin" --address 127.0.0.1 --port "$hub_port" --db "$run/hub.db" --threads 1 \
-        --log-level warn >"$logs/$tag.hub.log" 2>&1 &
+      HMS_BACKEND=$hub_backend taskset -c 0 "$hub_bin" --address 127.0.0.1 --port "$hub_port" --db "$run/hub.db" \
+        --threads 1 --log-level warn >"$logs/$tag.hub.log" 2>&1 &
       hub=$!; live+=("$hub")
       wait_listen "$hub_port" || { echo "bench_dock: hms-hub did not listen" >&2; finish "$hub"; return 1; }
       mkdir -p "$run/dock/builds/log@bench" "$run/home"
@@ -214,7 +229,7 @@ median() {
     if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-echo "bench_dock: $(uname -sr), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), node $(node --version 2>/dev/null || echo none); dock side on cpu 1, hub side on cpu 0; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench_dock: $(uname -sr), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), node $(node --version 2>/dev/null || echo none); dock side on cpu 1, hub side on cpu 0, hms-hub on $hub_backend$niced; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 impls=(raw hms)
 ((have_node)) && impls+=(node)
 for size in 64 65536; do

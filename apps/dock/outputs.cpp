@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <thread>
 
 #include "dock/say.hpp"
 #include "hms/connection.hpp"
@@ -32,7 +33,14 @@ class Outputs::PipeReader final : public ConnectionHandler {
 };
 
 Outputs::Outputs(Reactor& reactor, std::string origin, std::size_t queue_bound, std::uint32_t min_free_buffers)
-    : reactor_(reactor), origin_(std::move(origin)), queue_bound_(queue_bound), min_free_buffers_(min_free_buffers) {}
+    : reactor_(reactor), origin_(std::move(origin)), queue_bound_(queue_bound), min_free_buffers_(min_free_buffers) {
+  // Read moderation (see the header): once per loop pass, after the reads.
+  reactor_.add_before_flush([this] {
+    if (pass_reads_ && pass_bytes_ < kSmallPass) std::this_thread::sleep_for(kReadModeration);
+    pass_reads_ = 0;
+    pass_bytes_ = 0;
+  });
+}
 
 Outputs::~Outputs() = default;
 
@@ -64,6 +72,7 @@ void Outputs::unsubscribe(std::string_view id, Peer& p) {
 }
 
 void Outputs::clear(Peer& p) {
+  batches_.erase(&p);  // its connection is gone: nothing held can be sent
   std::vector<std::string> ids;
   for (const auto& [id, list] : subs_)
     if (std::find(list.begin(), list.end(), &p) != list.end()) ids.push_back(id);
@@ -116,6 +125,8 @@ void Outputs::reader_closed(PipeReader* r) {
 
 void Outputs::send_output(PipeReader& r, const std::uint8_t* data, std::size_t len, const BufRef& storage) {
   OutputCounters& c = r.counters;
+  ++pass_reads_;
+  pass_bytes_ += len;
   c.bytes_read += len;
   totals_.bytes_read += len;
   const std::vector<Peer*>& peers = targets(r.service, r.cache);
@@ -125,11 +136,11 @@ void Outputs::send_output(PipeReader& r, const std::uint8_t* data, std::size_t l
   // Frames queued by reference pin receive buffers: past this point the
   // engine would copy them, and a slow reader would starve every pipe.
   const bool pool_short = reactor_.free_recv_buffers() < min_free_buffers_;
-  const ReactorStats& stats = reactor_.stats();
   for (Peer* p : peers) {
     Connection* conn = p->connection();
     if (!conn || conn->closing() || idlen > 0xffff) continue;
-    if (pool_short || conn->queued_bytes() + head + len > queue_bound_) {
+    FrameBatch& batch = batches_[p];
+    if (pool_short || conn->queued_bytes() + batch.bytes() + head + len > queue_bound_) {
       c.dropped_bytes += len;
       ++c.dropped_frames;
       totals_.dropped_bytes += len;
@@ -142,22 +153,40 @@ void Outputs::send_output(PipeReader& r, const std::uint8_t* data, std::size_t l
       c.episode_dropped += len;
       continue;
     }
-    std::uint8_t* h = conn->reserve(head);
-    encode_event_head(h, r.op, r.service, origin_, len);
-    conn->commit(head);
-    const std::uint64_t copies = stats.pinned_copies;
-    conn->send_ref(storage, data, len);
-    if (stats.pinned_copies != copies) totals_.copied_bytes += len;
-    conn->note_frames_out();
+    batch.add(r.op, r.service, origin_, storage, data, len);
     ++c.frames_sent;
     ++totals_.frames_sent;
     totals_.payload_bytes_sent += len;
+    if (batch.bytes() >= kBatchBytes) {
+      flush_batch(p);
+    } else if (!batch_timer_) {
+      batch_timer_ = reactor_.add_timer(kBatchDelay, [this] {
+        batch_timer_ = 0;
+        flush_all_batches();
+      });
+    }
     if (c.dropping) {
       c.dropping = false;
       say(r.service, "output flows again; dropped " + std::to_string(c.episode_dropped) + " bytes");
       c.episode_dropped = 0;
     }
   }
+}
+
+void Outputs::flush_batch(Peer* p) {
+  auto it = batches_.find(p);
+  if (it == batches_.end() || it->second.empty()) return;
+  Connection* conn = p->connection();
+  if (!conn || conn->closing()) {
+    it->second.clear();
+    return;
+  }
+  totals_.copied_bytes += it->second.flush(*conn, reactor_.stats()).copied;
+}
+
+void Outputs::flush_all_batches() {
+  for (auto& [p, batch] : batches_)
+    if (!batch.empty()) flush_batch(p);
 }
 
 // ---------------------------------------------------------------- events
@@ -167,6 +196,8 @@ void Outputs::send_event(const std::string& service, Opcode op, std::string_view
   const std::size_t idlen = service.size() + 1 + origin_.size();
   if (idlen > 0xffff) return;
   for (Peer* p : targets(service, fresh)) {
+    // What is held for this subscriber goes first: events keep their place.
+    flush_batch(p);
     Connection* conn = p->connection();
     if (!conn || conn->closing()) continue;
     // Events are a few bytes: copied into the frame, never dropped.

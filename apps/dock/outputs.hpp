@@ -13,6 +13,24 @@
 // it straight from the receive buffer. With nobody subscribed to a
 // service, its reads are dropped at once (no frame is built).
 //
+// ### Batching
+// Frames for one subscriber are held briefly and leave together
+// (frame_batch.hpp): many small reads, one sendmsg. An event (spawn, exit)
+// first sends what is held for that subscriber, so order is kept.
+//
+// ### Read moderation
+// A child writing small lines wakes the dock for every few of them: each
+// wake-up is a loop pass, a pipe read, a frame, for a few hundred bytes.
+// So, as network cards coalesce interrupts: a loop pass that read output,
+// but less than kSmallPass in all, pauses kReadModeration before it goes
+// on, and the next pass finds that much more in the pipes. Measured on the
+// 64-byte-lines benchmark: a fifth of the CPU per GB, more lines through.
+// A dock reading large chunks never pauses, an idle one runs no passes;
+// the price is at most kReadModeration of delay on output and commands
+// while small output flows. Children are not held up: the pipe (64 KiB)
+// takes what they write meanwhile, and a pipe that fills makes big reads,
+// which end the pausing.
+//
 // ### Never blocking a child
 // Pipes are always drained. Output for a subscriber whose queue holds more
 // than `queue_bound` bytes is dropped, and so is all output while the
@@ -34,6 +52,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -43,8 +62,10 @@
 #include <unordered_set>
 #include <vector>
 
+#include "dock/frame_batch.hpp"
 #include "hms/buffer.hpp"
 #include "hms/frame.hpp"
+#include "hms/reactor.hpp"
 
 namespace hms {
 class Peer;
@@ -52,6 +73,9 @@ class Reactor;
 }  // namespace hms
 
 namespace hms::dock {
+
+inline constexpr std::chrono::microseconds kReadModeration{100};
+inline constexpr std::size_t kSmallPass = 32 * 1024;
 
 struct OutputCounters {
   std::uint64_t bytes_read = 0;      // from the service's pipes
@@ -111,6 +135,8 @@ class Outputs {
   const std::vector<Peer*>& targets(const std::string& service, Targets& cache);
   void send_output(PipeReader& r, const std::uint8_t* data, std::size_t len, const BufRef& storage);
   void send_event(const std::string& service, Opcode op, std::string_view payload);
+  void flush_batch(Peer* p);
+  void flush_all_batches();
   void reader_closed(PipeReader* r);
   OutputCounters& counters_for(const std::string& service);
 
@@ -123,6 +149,9 @@ class Outputs {
   std::uint64_t gen_ = 0;               // bumped by every change of subs_
   std::unordered_map<std::string, OutputCounters> counters_;
   std::unordered_map<PipeReader*, std::unique_ptr<PipeReader>> readers_;
+  std::unordered_map<Peer*, FrameBatch> batches_;
+  TimerId batch_timer_ = 0;
+  std::size_t pass_reads_ = 0, pass_bytes_ = 0;
   OutputTotals totals_;
 };
 
