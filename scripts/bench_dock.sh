@@ -13,9 +13,12 @@
 #     the same hms-hub) and raw (the floor with the same hops: raw_dock, a
 #     plain C program, reads the same pipe and writes a socket; raw_relay, a
 #     plain C relay, forwards the bytes to the reading client)
-#   dock_spawn_1000  seconds for hms-dock to get 1000 `sleep` services running
-#                    (synced with a build fetched from the hub, then started)
+#   dock_spawn_1000  seconds for hms-dock to get 1000 `sleep` services running:
+#                    from the first sync (pipelined, as a hub deploys) to the
+#                    last spawn, their build folders already in place
 #   dock_rss_1000    hms-dock's resident memory with them running, MB
+#   dock_spawn_1000_fetch  the same with every build downloaded from the hub
+#                    (GET /<id>, unpacked): mostly file creation, reported only
 #
 #   scripts/bench_dock.sh [--quick] [--no-build] [--reps N] [--hub-backend epoll|uring]
 #
@@ -262,40 +265,53 @@ done
 
 # ---------------------------------------------------------------- spawn
 
-echo "bench_dock: dock_spawn_1000" >&2
-run=$tmp/spawn
-mkdir -p "$run/dock"
-taskset -c 0 "$bin/spawn_hub" --services 1000 --dock-pid-file "$run/dock.pid" --timeout 60 \
-  >"$logs/spawn.out" 2>"$logs/spawn.err" &
-sh_pid=$!; live+=("$sh_pid")
-port=""
-for _ in $(seq 100); do
-  port=$(awk '$1 == "port" { print $2 }' "$logs/spawn.out" 2>/dev/null)
-  [[ -n $port ]] && break
-  sleep 0.1
-done
-spawn="" rss=""
-if [[ -n $port ]]; then
+# spawn_run TAG PREBUILT: 1000 sleep services deployed to a fresh hms-dock by
+# spawn_hub; with PREBUILT=1 their build folders exist already (made before
+# the clock starts), so the dock does not download them. Sets spawn, rss.
+spawn_run() {
+  local tag=$1 prebuilt=$2 run=$tmp/$1 port="" sh_pid dock
+  spawn="" rss=""
+  mkdir -p "$run/dock/builds"
+  if ((prebuilt)); then
+    (cd "$run/dock/builds" && for i in $(seq 0 999); do mkdir "svc-$i@bench"; done)
+  fi
+  taskset -c 0 "$bin/spawn_hub" --services 1000 --dock-pid-file "$run/dock.pid" --timeout 60 \
+    >"$logs/$tag.out" 2>"$logs/$tag.err" &
+  sh_pid=$!; live+=("$sh_pid")
+  for _ in $(seq 100); do
+    port=$(awk '$1 == "port" { print $2 }' "$logs/$tag.out" 2>/dev/null)
+    [[ -n $port ]] && break
+    sleep 0.1
+  done
+  if [[ -z $port ]]; then
+    echo "bench_dock: spawn_hub did not start" >&2
+    finish "$sh_pid"
+    return 1
+  fi
   (cd "$run/dock" && exec taskset -c 1 "$dock_bin" "127.0.0.1:$port" --id bench --default --port 0 \
-    --address 127.0.0.1) >"$logs/spawn.dock.log" 2>&1 &
+    --address 127.0.0.1) >"$logs/$tag.dock.log" 2>&1 &
   dock=$!; live+=("$dock")
   echo "$dock" >"$run/dock.pid"
-  if wait "$sh_pid"; then
-    spawn=$(metric "$logs/spawn.out" spawn_s)
-    rss=$(metric "$logs/spawn.out" dock_rss_mb)
-  else
-    echo "bench_dock: dock_spawn_1000 failed:" >&2
-    tail -3 "$logs/spawn.err" >&2
-    failed=1
-  fi
+  local rc=0
+  wait "$sh_pid" || rc=$?
   forget "$sh_pid"
   finish "$dock"
-else
-  echo "bench_dock: spawn_hub did not start" >&2
-  failed=1
-fi
+  if ((rc != 0)); then
+    echo "bench_dock: $tag failed:" >&2
+    tail -3 "$logs/$tag.err" >&2
+    return 1
+  fi
+  spawn=$(metric "$logs/$tag.out" spawn_s)
+  rss=$(metric "$logs/$tag.out" dock_rss_mb)
+}
+
+echo "bench_dock: dock_spawn_1000 (build folders in place)" >&2
+spawn_run spawn 1 || failed=1
 add_row dock_spawn_1000 hms "$spawn" s
 add_row dock_rss_1000 hms "$rss" MB
+echo "bench_dock: dock_spawn_1000, each build downloaded from the hub" >&2
+spawn_run spawn_fetch 0 || failed=1
+add_row dock_spawn_1000_fetch hms "$spawn" s
 
 # ---------------------------------------------------------------- report
 

@@ -19,6 +19,7 @@
 #include "dock/say.hpp"
 #include "dock/services.hpp"
 #include "dock/signals.hpp"
+#include "dock/spawner.hpp"
 #include "dock/store.hpp"
 #include "dock/supervisor.hpp"
 #include "dock/sync.hpp"
@@ -79,6 +80,14 @@ int run(const DockOptions& opts) {
     std::perror("[!] pipe");
     return 1;
   }
+  std::unique_ptr<Spawner> spawner;
+  try {
+    // Now, while the dock holds a handful of descriptors (spawner.hpp).
+    spawner = std::make_unique<Spawner>(stdin_pipe[0]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[!] %s\n", e.what());
+    return 1;
+  }
   std::vector<std::string> base_env;
   for (char** e = environ; e && *e; ++e) base_env.emplace_back(*e);
   remove_incoming(opts.builds);
@@ -122,7 +131,7 @@ int run(const DockOptions& opts) {
       const Service* s = store.get(svc);
       if (!s || !s->cwd || *s->cwd != cwd) remove_build_folder(io, opts.builds, cwd);
     };
-    Supervisor supervisor(reactor, std::move(hooks), opts.stop_grace, stdin_pipe[0], std::move(base_env));
+    Supervisor supervisor(reactor, std::move(hooks), opts.stop_grace, *spawner, std::move(base_env));
 
     Context ctx{opts, id, hub, reactor, store, supervisor, outputs, io, JsonParser{}};
     Services services(ctx);
@@ -177,6 +186,7 @@ int run(const DockOptions& opts) {
     std::fprintf(stderr, "[!] %s\n", e.what());
     exit_code = 1;
   }
+  spawner.reset();
   ::close(stdin_pipe[0]);
   ::close(stdin_pipe[1]);
   return exit_code;

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "dock/spawn.hpp"
 #include "hms/log.hpp"
 
 namespace hms::dock {
@@ -38,9 +37,9 @@ struct Supervisor::Monitor {
   std::vector<std::function<void()>> waiters;  // stop callbacks
 };
 
-Supervisor::Supervisor(Reactor& reactor, Hooks hooks, std::chrono::milliseconds grace, int stdin_fd,
+Supervisor::Supervisor(Reactor& reactor, Hooks hooks, std::chrono::milliseconds grace, Spawner& spawner,
                        std::vector<std::string> base_env)
-    : reactor_(reactor), hooks_(std::move(hooks)), grace_(grace), stdin_fd_(stdin_fd),
+    : reactor_(reactor), hooks_(std::move(hooks)), grace_(grace), spawner_(spawner),
       base_env_(std::move(base_env)) {}
 
 Supervisor::~Supervisor() = default;
@@ -127,7 +126,7 @@ void Supervisor::spawn_now(const std::shared_ptr<Monitor>& mp) {
   std::string why = m.spec.error;
   Spawned sp;
   if (why.empty()) {
-    sp = spawn_process(m.spec.command, m.spec.cwd, environment(m), stdin_fd_);
+    sp = spawner_.spawn(m.spec.command, m.spec.cwd, environment(m));
     if (sp.pid < 0) why = sp.what + ": " + std::strerror(sp.error);
   }
   if (!why.empty()) {

@@ -41,6 +41,7 @@
 
 #include "dock/restart_policy.hpp"
 #include "dock/shell_words.hpp"
+#include "dock/spawner.hpp"
 #include "hms/reactor.hpp"
 
 namespace hms::dock {
@@ -83,9 +84,9 @@ class Supervisor {
     std::function<void(const std::string& id, const std::string& cwd)> retired;
   };
 
-  // `stdin_fd` is every child's stdin; `base_env` ("K=V") is the dock's
-  // environment, which the service's env extends.
-  Supervisor(Reactor& reactor, Hooks hooks, std::chrono::milliseconds grace, int stdin_fd,
+  // Children are started through `spawner` (spawner.hpp); `base_env`
+  // ("K=V") is the dock's environment, which the service's env extends.
+  Supervisor(Reactor& reactor, Hooks hooks, std::chrono::milliseconds grace, Spawner& spawner,
              std::vector<std::string> base_env);
   ~Supervisor();
   Supervisor(const Supervisor&) = delete;
@@ -135,7 +136,7 @@ class Supervisor {
   Reactor& reactor_;
   Hooks hooks_;
   std::chrono::milliseconds grace_;
-  int stdin_fd_;
+  Spawner& spawner_;
   std::vector<std::string> base_env_;
   std::unordered_map<std::string, Slot> slots_;
   std::vector<std::string> order_;     // ids with a current monitor, in definition order

@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   };
   std::shared_ptr<hms::Peer> dock;
   std::chrono::steady_clock::time_point t0, t1;
-  int spawned = 0, failures = 0;
+  int spawned = 0, failures = 0, synced = 0;
   int exit_code = 1;
   auto fail = [&](const std::string& why) {
     std::fprintf(stderr, "spawn_hub: %s\n", why.c_str());
@@ -124,6 +124,9 @@ int main(int argc, char** argv) {
           const std::string json = R"({"id":")" + id + R"(","start":"sleep 100000","deployed":"bench"})";
           peer.sync(id, json, [&, id](const hms::Result& sr) {
             if (!sr.ok()) return fail("sync " + id + ": " + std::string(sr.text));
+            if (++synced == services)
+              std::fprintf(stderr, "spawn_hub: all synced after %.3f s\n",
+                           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
             dock->start(id, [&, id](const hms::Result& st) {
               if (!st.ok()) fail("start " + id + ": " + std::string(st.text));
             });
