@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "hms/log.hpp"
 
@@ -124,6 +126,9 @@ void Supervisor::spawn_now(const std::shared_ptr<Monitor>& mp) {
   m.started = std::chrono::system_clock::now();
   m.started_at = std::chrono::steady_clock::now();
   std::string why = m.spec.error;
+  std::error_code ec;
+  if (why.empty() && !m.spec.cwd.empty() && !std::filesystem::is_directory(m.spec.cwd, ec))
+    why = "its build folder " + m.spec.cwd + " is missing";
   Spawned sp;
   if (why.empty()) {
     sp = spawner_.spawn(m.spec.command, m.spec.cwd, environment(m));

@@ -166,6 +166,12 @@ TEST(SupervisorTest, StartTextsThatCannotRun) {
   const PsEntry p = f.ps("shelly");
   EXPECT_NE(p.error.find("shell operator '&&'"), std::string::npos) << p.error;
   EXPECT_EQ(p.command, (std::vector<std::string>{"echo a && echo b"}));
+  // A build folder that went away: said so, not "No such file".
+  f.deploy("gone", "exec sleep 1000\n");
+  fs::remove_all(f.dock.build_dir("gone", kDeployed));
+  ASSERT_TRUE(f.hub.start("gone").ok());
+  EXPECT_TRUE(f.dock->wait_for_text("[dock] [gone] spawn failed (its build folder builds/gone@2024-01-01T00-00-00.000Z is missing)"))
+      << f.dock->transcript();
   // The dock itself is fine.
   EXPECT_TRUE(f.hub.ps().ok());
 }
