@@ -72,6 +72,12 @@ void HubLink::on_socket(int fd) {
     return on_attempt_failed();
   }
   peer_ = Peer::attach(*c);
+  // The hub's commands are answered from the start, not only once its
+  // handshake reply is in: a hub sends a dock that connects the ids its
+  // clients listen to *before* that reply (the reference terminal does, and
+  // hms-hub), and the reference dock, answering those too early ones
+  // "Command is not supported", forwarded nothing after a reconnect.
+  peer_->set_handlers(commands_.table(true));
   dropped_ = false;
   say("connection to remote established");
   peer_->on_close([this](const CloseInfo&) { on_closed(); });
@@ -82,9 +88,7 @@ void HubLink::on_socket(int fd) {
     if (!r.ok()) {
       HMS_LOG(warn, "the hub refused the handshake: %.*s", static_cast<int>(r.text.size()), r.text.data());
       p->close();
-      return;
     }
-    p->set_handlers(commands_.table(true));
   });
   ping_timer_ = ctx_.reactor.add_periodic(kPingEvery, [this] { ping(); });
 }

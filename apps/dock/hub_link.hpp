@@ -4,7 +4,9 @@
 // reference dock's CONNECT head with `origin: <id>`, the 101 answer; then
 // the socket is handed to the reactor, "connection to remote established"
 // is logged (before the handshake, as the reference does) and the dock
-// handshakes. A refused handshake closes the connection.
+// handshakes. A refused handshake closes the connection. The hub's commands
+// are answered from the first frame (see on_socket: hubs send subscriptions
+// ahead of their handshake reply).
 //
 // Reconnects as the reference's (reference.md 3.3): after a connection
 // that was up drops, "connection to remote dropped" and a new attempt in

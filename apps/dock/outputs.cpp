@@ -136,6 +136,7 @@ void Outputs::send_output(PipeReader& r, const std::uint8_t* data, std::size_t l
   // Frames queued by reference pin receive buffers: past this point the
   // engine would copy them, and a slow reader would starve every pipe.
   const bool pool_short = reactor_.free_recv_buffers() < min_free_buffers_;
+  bool dropped = false, sent = false;
   for (Peer* p : peers) {
     Connection* conn = p->connection();
     if (!conn || conn->closing() || idlen > 0xffff) continue;
@@ -145,15 +146,12 @@ void Outputs::send_output(PipeReader& r, const std::uint8_t* data, std::size_t l
       ++c.dropped_frames;
       totals_.dropped_bytes += len;
       ++totals_.dropped_frames;
-      if (!c.dropping) {
-        c.dropping = true;
-        say(r.service, pool_short ? "output is not read fast enough (receive buffers short): dropping output"
-                                  : "output is not read fast enough (queue full): dropping output");
-      }
       c.episode_dropped += len;
+      dropped = true;
       continue;
     }
     batch.add(r.op, r.service, origin_, storage, data, len);
+    sent = true;
     ++c.frames_sent;
     ++totals_.frames_sent;
     totals_.payload_bytes_sent += len;
@@ -165,11 +163,17 @@ void Outputs::send_output(PipeReader& r, const std::uint8_t* data, std::size_t l
         flush_all_batches();
       });
     }
-    if (c.dropping) {
-      c.dropping = false;
-      say(r.service, "output flows again; dropped " + std::to_string(c.episode_dropped) + " bytes");
-      c.episode_dropped = 0;
-    }
+  }
+  // One line when dropping starts and one when every subscriber takes
+  // output again: a log line per read would be a flood of its own.
+  if (dropped && !c.dropping) {
+    c.dropping = true;
+    say(r.service, pool_short ? "output is not read fast enough (receive buffers short): dropping output"
+                              : "output is not read fast enough (queue full): dropping output");
+  } else if (!dropped && sent && c.dropping) {
+    c.dropping = false;
+    say(r.service, "output flows again; dropped " + std::to_string(c.episode_dropped) + " bytes");
+    c.episode_dropped = 0;
   }
 }
 

@@ -114,5 +114,21 @@ TEST(ClientPortTest, HandshakeAndCommands) {
   EXPECT_TRUE(dock->wait_for_text("[dock] [api] stopping and removing process"));
 }
 
+TEST(ClientPortTest, HubCommandsBeforeItsHandshakeReplyAreAnswered) {
+  // A hub subscribes a (re)connecting dock to what its clients listen to
+  // before it answers the handshake; the reference dock refused those.
+  TempDir dir;
+  FakeHub hub({"*"});
+  DockRun dock(dir.file("dock"), hub.port());
+  ASSERT_TRUE(hub.wait_dock());
+  ASSERT_TRUE(dock->wait_for_text("[dock] [*] forwarding events and output")) << dock->transcript();
+  hub.serve("api", script_tarball("echo early\nexec sleep 1000\n"));
+  ASSERT_TRUE(hub.sync("api", service_json("api", "sh run.sh")).ok());
+  ASSERT_TRUE(hub.start("api").ok());
+  ASSERT_TRUE(hub.events().wait_bytes(Opcode::stdout_, "api", 6));
+  EXPECT_EQ(hub.events().bytes(Opcode::stdout_, "api"), "early\n");
+  ASSERT_TRUE(hub.stop("api").ok());
+}
+
 }  // namespace
 }  // namespace hms::docktest

@@ -102,7 +102,10 @@ inline Got await(std::future<Got>& f, std::chrono::milliseconds timeout) {
 
 class FakeHub {
  public:
-  FakeHub() {
+  // `early`: ids the hub subscribes a dock to in the same breath as its
+  // handshake, *before* the reply, as the reference terminal and hms-hub do
+  // when clients already listen.
+  explicit FakeHub(std::vector<std::string> early = {}) : early_(std::move(early)) {
     loop_.call([&] {
       ListenOptions lo;
       lo.banner = "hms-terminal fake\n";
@@ -192,11 +195,13 @@ class FakeHub {
         handshake_ = std::string(m.payload);
       }
       dock_ = weak.lock();
+      for (const auto& id : early_) dock_->subscribe(id, [](const Result&) {});
       r.ok(R"({"type":"terminal","version":"fake"})");
       handshakes_.update([](int& n) { ++n; });
     });
   }
 
+  std::vector<std::string> early_;
   LoopThread loop_;
   std::uint16_t port_ = 0;
   std::shared_ptr<EventLog> events_ = std::make_shared<EventLog>();
