@@ -2,7 +2,8 @@
 // as the reference dock asks (reference.md 3.5), read as a stream of body
 // bytes for the unpacker. The body may be chunked (the reference terminal
 // sends it so), carry a Content-Length, or run to the end of the
-// connection. Runs on a worker thread; every wait has a deadline.
+// connection; the codec (hms/http.hpp, hms/http_body.hpp) reads the head
+// and the framing. Runs on a worker thread; every wait has a deadline.
 #pragma once
 
 #include <array>
@@ -13,9 +14,9 @@
 #include <string>
 #include <string_view>
 
-#include "dock/chunked.hpp"
 #include "dock/net.hpp"
 #include "dock/options.hpp"
+#include "hms/http_body.hpp"
 
 namespace hms::dock {
 
@@ -38,11 +39,11 @@ class HttpBody {
             const std::atomic<bool>* cancel);
   int status() const noexcept { return status_; }
 
-  // The next body bytes into buf: > 0 bytes, 0 at the end of the body,
-  // -1 on error (error()): a deadline, a broken chunk, a short body.
-  long read(void* buf, std::size_t n);
+  // The next piece of the body, without copying: > 0 bytes at *data (valid
+  // until the next call), 0 at the end of the body, -1 on error (error()):
+  // a deadline, a broken chunk, a body cut short.
+  long next(const void** data);
   const std::string& error() const noexcept { return error_; }
-  std::uint64_t body_bytes() const noexcept { return body_bytes_; }
 
  private:
   enum class Framing : std::uint8_t { length, chunked, until_close };
@@ -52,12 +53,12 @@ class HttpBody {
   int fd_ = -1;
   int status_ = 0;
   Framing framing_ = Framing::until_close;
-  std::uint64_t remaining_ = 0;  // length framing
-  ChunkedDecoder chunks_;
+  LengthState length_;
+  ChunkedState chunked_;
+  bool body_done_ = false;
   std::array<char, 64 * 1024> in_{};
   std::size_t in_start_ = 0, in_end_ = 0;
   bool eof_ = false;
-  std::uint64_t body_bytes_ = 0;
   FetchLimits limits_;
   Clock::time_point until_{};
   const std::atomic<bool>* cancel_ = nullptr;

@@ -12,7 +12,10 @@ void FrameBatch::add(Opcode op, std::string_view service, std::string_view origi
   const std::size_t head = message_head_size(service.size() + 1 + origin.size());
   const std::size_t off = heads_.size();
   heads_.resize(off + head);
-  encode_event_head(reinterpret_cast<std::uint8_t*>(heads_.data() + off), op, service, origin, len);
+  if (encode_event_head(reinterpret_cast<std::uint8_t*>(heads_.data() + off), op, service, origin, len) != head) {
+    heads_.resize(off);  // cannot be a frame (the caller checked the sizes)
+    return;
+  }
   frames_.push_back(Frame{storage, data, len, off, head});
   bytes_ += head + len;
 }

@@ -207,7 +207,7 @@ void Outputs::send_event(const std::string& service, Opcode op, std::string_view
     // Events are a few bytes: copied into the frame, never dropped.
     const std::size_t head = message_head_size(idlen);
     std::uint8_t* h = conn->reserve(head + payload.size());
-    encode_event_head(h, op, service, origin_, payload.size());
+    if (encode_event_head(h, op, service, origin_, payload.size()) != head) continue;
     std::copy(payload.begin(), payload.end(), h + head);
     conn->commit(head + payload.size());
     conn->note_frames_out();

@@ -112,7 +112,7 @@ void Syncer::sync(const std::string& id, Service s, Done done) {
       } else if (body.status() != 200) {
         why = "Could not fetch build";
       } else {
-        const UnpackResult r = unpack_tar([&body](void* buf, std::size_t n) { return body.read(buf, n); },
+        const UnpackResult r = unpack_tar([&body](const void** data) { return body.next(data); },
                                           [&body] { return body.error(); }, tmp, ul);
         if (!r.ok) {
           why = r.error;

@@ -31,17 +31,15 @@ std::vector<std::string_view> components(std::string_view p) {
 
 struct Source {
   const ReadSource* read;
-  std::array<char, 64 * 1024> buf;
 };
 
 la_ssize_t read_cb(archive* a, void* client, const void** out) {
   auto* s = static_cast<Source*>(client);
-  const long n = (*s->read)(s->buf.data(), s->buf.size());
+  const long n = (*s->read)(out);
   if (n < 0) {
     archive_set_error(a, EIO, "download failed");
     return -1;
   }
-  *out = s->buf.data();
   return static_cast<la_ssize_t>(n);
 }
 
@@ -195,12 +193,12 @@ UnpackResult unpack_tar(const ReadSource& read, const std::function<std::string(
 
 UnpackResult unpack_tar_memory(const void* data, std::size_t size, const std::string& dest,
                                const UnpackLimits& limits) {
-  std::size_t pos = 0;
-  const ReadSource read = [&](void* buf, std::size_t n) -> long {
-    const std::size_t k = std::min(n, size - pos);
-    std::memcpy(buf, static_cast<const char*>(data) + pos, k);
-    pos += k;
-    return static_cast<long>(k);
+  bool given = false;
+  const ReadSource read = [&](const void** out) -> long {
+    if (given) return 0;
+    given = true;
+    *out = data;
+    return static_cast<long>(size);
   };
   return unpack_tar(read, {}, dest, limits);
 }

@@ -46,9 +46,10 @@ struct UnpackResult {
   std::uint64_t skipped = 0;  // devices, FIFOs, sockets
 };
 
-// Pulls the archive's bytes: > 0 bytes read into buf, 0 at the end, -1 on
-// error (then `source_error` says why).
-using ReadSource = std::function<long(void* buf, std::size_t n)>;
+// Pulls the archive's bytes without copying them: > 0 bytes at *data
+// (valid until the next call), 0 at the end, -1 on error (then
+// `source_error` says why).
+using ReadSource = std::function<long(const void** data)>;
 
 // Unpacks into `dest`, an existing folder (relative to the current
 // directory or absolute; no `..` in it).
