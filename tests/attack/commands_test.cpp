@@ -132,8 +132,9 @@ HMS_ATTACK(Commands, HugeAdd, {}) {
   EXPECT_TRUE(r->is_error("Service not found")) << describe(*r);
 }
 
-// JSON nested 100,000 deep in every place that takes JSON: an error reply,
-// the connection and the hub stay.
+// JSON nested 100,000 deep in every place that takes JSON: answered (the
+// reference keeps only known members, so an ok is fair too), and the
+// connection and the hub stay.
 HMS_ATTACK(Commands, DeeplyNestedJson, {}) {
   auto c = RawConn::client(env.port());
   ASSERT_TRUE(c);
@@ -150,14 +151,14 @@ HMS_ATTACK(Commands, DeeplyNestedJson, {}) {
                                      R"({"start":"x","tags":)" + deep + "}"}) {
     auto r = c->call(rid++, Opcode::add, "nested", payload);
     ASSERT_TRUE(r) << "no answer to a deeply nested add";
-    EXPECT_EQ(r->type, FrameType::error) << describe(*r);
+    c->call(rid++, Opcode::remove, "nested", {}, seconds(kDeadline.dock) + slack());
     r = c->call(rid++, Opcode::sync, "ref", payload);
     ASSERT_TRUE(r) << "no answer to a deeply nested sync";
     r = c->call(rid++, Opcode::update, "ref", payload);
     ASSERT_TRUE(r) << "no answer to a deeply nested update";
   }
   auto h = handshake_with(env.port(), R"({"type":"client","protocol":1,"x":)" + deep + "}");
-  ASSERT_TRUE(h);
+  ASSERT_TRUE(h) << "no answer to a deeply nested handshake";
   auto l = c->call(rid++, Opcode::list, "");
   ASSERT_TRUE(l);
   EXPECT_EQ(l->type, FrameType::reply);
@@ -212,7 +213,7 @@ HMS_ATTACK(Commands, SeventyThousandRequests, {}) {
   auto mute = RawConn::client(env.port(), RawConn::Options{.rcvbuf = 4096});
   ASSERT_TRUE(mute);
   mute->answer_pings = false;
-  mute->send(burst, 5s);
+  mute->send(burst, 2s);
   EXPECT_TRUE(mute->wait_closed(seconds(kDeadline.ping_interval + kDeadline.ping_timeout) + slack()));
 }
 

@@ -251,23 +251,26 @@ HMS_ATTACK(Docks, HugeLogFrames, {}) {
 // whole answer and stays; a 33 MiB answer (over the frame limit) closes
 // that dock, and ps then has an error entry for it.
 HMS_ATTACK(Docks, HugePsAnswers, {}) {
-  const std::string pad(15u << 20, 'p');
-  const std::string fat = R"([{"id":"fat-dock","list":[{"id":"x","pad":")" + pad + R"("}]}])";
-  ScriptedDock fat_dock(env.port(), "fat-dock", [&fat](const RawFrame& f) {
-    return Answer{Act::ok, f.opcode == static_cast<std::uint8_t>(Opcode::ps) ? fat : ""};
-  });
-  ASSERT_TRUE(fat_dock.connected());
   auto c = RawConn::client(env.port());
   ASSERT_TRUE(c);
-  auto r = c->call(1, Opcode::ps, "", {}, 15s);
-  ASSERT_TRUE(r) << "no ps answer; client closed: " << c->closed();
-  EXPECT_EQ(r->type, FrameType::reply);
-  EXPECT_NE(r->body.find(pad), std::string::npos) << "the 15 MiB entry is not in the answer";
-  EXPECT_NE(r->body.find(std::string(R"({"id":")") + RefPair::kDockId), std::string::npos);
-  // The reference client takes it too.
-  const auto [err, value] = env.pair.call("ps", "[]", 20s);
-  EXPECT_EQ(err, "null") << printable(value);
-  fat_dock.stop();
+  std::optional<RawFrame> r;
+  {
+    const std::string pad(15u << 20, 'p');
+    const std::string fat = R"([{"id":"fat-dock","list":[{"id":"x","pad":")" + pad + R"("}]}])";
+    ScriptedDock fat_dock(env.port(), "fat-dock", [&fat](const RawFrame& f) {
+      return Answer{Act::ok, f.opcode == static_cast<std::uint8_t>(Opcode::ps) ? fat : ""};
+    });
+    ASSERT_TRUE(fat_dock.connected());
+    r = c->call(1, Opcode::ps, "", {}, 15s);
+    ASSERT_TRUE(r) << "no ps answer; client closed: " << c->closed();
+    EXPECT_EQ(r->type, FrameType::reply);
+    EXPECT_NE(r->body.find(pad), std::string::npos) << "the 15 MiB entry is not in the answer";
+    EXPECT_NE(r->body.find(std::string(R"({"id":")") + RefPair::kDockId), std::string::npos);
+    // The reference client takes it too.
+    const auto [err, value] = env.pair.call("ps", "[]", 20s);
+    EXPECT_EQ(err, "null") << printable(value);
+  }
+  ASSERT_TRUE(connections_settle(env.hub, "dock", 1, slack()));
 
   const std::string huge = R"([{"id":"huge-dock","pad":")" + std::string(33u << 20, 'q') + R"("}])";
   ScriptedDock huge_dock(env.port(), "huge-dock", [&huge](const RawFrame& f) {

@@ -103,8 +103,8 @@ inline double mb(std::size_t kb) { return static_cast<double>(kb) / 1024.0; }
 bool connections_settle(HubProcess& hub, const std::string& kind, double n, Ms limit);
 // Opens n raw connections (with or without CONNECT head); nullptrs dropped.
 std::vector<std::unique_ptr<RawConn>> open_many(std::uint16_t port, std::size_t n, RawConn::Options o = {});
-// Whether every connection in `v` was closed by the hub within `limit`
-// (measured from now); returns how many were.
+// How many of the connections in `v` the hub closed within `limit` (from
+// now). All are read all along, so those that answer pings keep doing so.
 std::size_t closed_within(std::vector<std::unique_ptr<RawConn>>& v, Ms limit);
 
 }  // namespace hms::attack

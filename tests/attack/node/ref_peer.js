@@ -10,8 +10,9 @@
 //   {"op":"stream","interval":ms,"batch":n} writes `batch` stdout lines for
 //   `service` every `interval` ms, payload "<service> <seq>\n", seq from 0.
 //   {"op":"mark"} -> {"event":"mark","sent":<lines written so far>}
-//   Prints {"event":"call","op":"subscribe"|"unsubscribe","args":[id]} for
-//   the subscription calls only (the others are counted, not printed).
+//   Prints {"event":"call","op":"subscribe"|"unsubscribe","args":[service]}
+//   for the subscription calls on its own service only (the other calls are
+//   counted, not printed).
 // client: {"op":"call","seq":n,"name":"add","args":[...]} runs a protocol
 //   call -> {"event":"reply","seq":n,"err":..,"value":..};
 //   {"op":"report"} -> {"event":"report","received":n,"last":seq,
@@ -60,7 +61,7 @@ req.on('connect', (res, socket, head) => {
     const answer = (op, args) => {
       const cb = args.pop()
       calls[op] = (calls[op] || 0) + 1
-      if (op === 'subscribe' || op === 'unsubscribe') out({ event: 'call', op: op, args: args })
+      if ((op === 'subscribe' || op === 'unsubscribe') && args[0] === service) out({ event: 'call', op: op, args: args })
       if (op === 'ps') return cb(null, [{ id: conf.id, hostname: 'host-' + conf.id, tags: conf.tags || [], list: [] }])
       if (op === 'list') return cb(null, [])
       cb()
