@@ -163,12 +163,14 @@ HttpMethod method_of(std::string_view m) noexcept {
 
 Step scan_request(Scan& s, RequestHead* h) {
   // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received
-  // before the request-line (left over from a previous message's body).
-  for (;;) {
-    if (s.at_end()) return Step::more;
-    const unsigned char c = s.peek();
-    if (c != '\r' && c != '\n') break;
+  // before the request-line (left over from a previous message's body). We
+  // ignore exactly one: a second is a request that is only a blank line,
+  // which deserves a 400 rather than a wait for a request-line.
+  if (s.at_end()) return Step::more;
+  if (s.peek() == '\r' || s.peek() == '\n') {
     if (const Step r = s.eol(HttpError::bad_request_line); r != Step::ok) return r;
+    if (s.at_end()) return Step::more;
+    if (s.peek() == '\r' || s.peek() == '\n') return s.fail(HttpError::bad_request_line, s.pos);
   }
 
   // request-line = method SP request-target SP HTTP-version (RFC 9112 §3).

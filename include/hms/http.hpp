@@ -196,10 +196,15 @@ inline HttpResult parse_response_head(const std::uint8_t* data, std::size_t len,
 // for every field. The view lives as long as the head's bytes.
 std::string_view find_header(const char* head, std::size_t size, std::string_view name) noexcept;
 
-// True when the first bytes of a stream can only be an HTTP request (an
-// ASCII method letter), false when they are a raw frame (type byte 0..4).
+// True when the first byte of a stream is meant as HTTP: an ASCII letter
+// (a method, or a lower-case attempt at one) or a line end (an empty line
+// before the request-line, or a request that is only a blank line). Those
+// are answered as HTTP (400 when they are not a valid head), which tells a
+// confused client more than a dropped connection. Frame type bytes are
+// 0..4; any other byte is left to the frame decoder, which refuses it.
 inline bool looks_like_http(std::uint8_t first_byte) noexcept {
-  return first_byte >= 'A' && first_byte <= 'Z';
+  return (first_byte >= 'A' && first_byte <= 'Z') || (first_byte >= 'a' && first_byte <= 'z') ||
+         first_byte == '\r' || first_byte == '\n';
 }
 
 }  // namespace hms

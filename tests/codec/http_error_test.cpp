@@ -62,11 +62,15 @@ std::vector<Case> cases() {
       // ---- head_too_large: no blank line within max_size bytes.
       {"limit_small", req, kLine + "Host: abcdef\r\n", HttpError::head_too_large, 20, 20},
       {"limit_response", resp, kStatus + "X: 1\r\n\r\n", HttpError::head_too_large, 25, 25},
-      {"limit_leading_empty_lines", req, repeat("\r\n", 20), HttpError::head_too_large, 32, 32},
+      {"limit_leading_empty_line", req, "\r\nGET / HTTP/1.1\r\nHost: abcdefghij\r\n\r\n", HttpError::head_too_large,
+       24, 24},
       {"limit_zero", req, "G", HttpError::head_too_large, 0, 0},
 
       // ---- bad_request_line.
       {"lowercase_method", req, "get / HTTP/1.1\r\n\r\n", rl, 0},
+      // Only one empty line is skipped: a request of blank lines is refused.
+      {"only_blank_lines", req, "\r\n\r\n", rl, 2},
+      {"two_leading_empty_lines", req, "\r\n\nGET / HTTP/1.1\r\n\r\n", rl, 2},
       {"nul_in_method", req, "G\0T / HTTP/1.1\r\n\r\n"s, rl, 1},
       {"method_then_eol", req, "GET\r\n\r\n", rl, 3},
       {"tab_after_method", req, "GET\t/ HTTP/1.1\r\n\r\n", rl, 3},
