@@ -7,16 +7,20 @@
 namespace hms::attack {
 namespace {
 
-// Lower-case methods, a request that is only a blank line, and other
-// request lines that are not HTTP: `400 Bad Request`, then closed.
+// Lower-case methods, a request that is only blank lines, and other
+// request lines that are not HTTP: `400 Bad Request`, then closed. (One
+// leading empty line is skipped, as RFC 9112 section 2.2 allows: a lone
+// CRLF is an unfinished head, ended by the handshake deadline.)
 HMS_ATTACK(Http, MalformedRequestLines, {}) {
-  for (const std::string req : {"get / HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n", "\r\n\r\n", "connect / HTTP/1.1\r\n\r\n",
+  for (const std::string req : {"get / HTTP/1.1\r\nHost: x\r\n\r\n", "\r\n\r\n", "\n\n", "connect / HTTP/1.1\r\n\r\n",
                                 "GET\r\n\r\n", "GET / HTTP/9.9\r\n\r\n", "GET /  HTTP/1.1\r\n\r\n",
                                 "G\x01T / HTTP/1.1\r\n\r\n"}) {
     const HttpAnswer a = http_request(env.port(), req, seconds(kDeadline.handshake) + slack());
     EXPECT_EQ(a.status, "HTTP/1.1 400 Bad Request") << "request " << printable(req) << " -> " << printable(a.head);
     EXPECT_TRUE(a.closed) << printable(req);
   }
+  const HttpAnswer a = http_request(env.port(), "\r\n", seconds(kDeadline.handshake) + slack());
+  EXPECT_TRUE(a.closed) << "a lone CRLF kept its connection open";
 }
 
 // HEAD / answers like GET / without the body; a query string does not

@@ -1,7 +1,10 @@
 #include "harness/attack.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -153,16 +156,49 @@ std::vector<std::unique_ptr<RawConn>> open_many(std::uint16_t port, std::size_t 
 }
 
 std::size_t closed_within(std::vector<std::unique_ptr<RawConn>>& v, Ms limit) {
-  // Round robin, a millisecond each: every connection keeps reading (and
+  // One poll over all of them: every connection keeps reading (and
   // answering pings, where it does) while the others are waited for.
   const auto end = Clock::now() + limit;
-  std::size_t closed = 0;
   for (;;) {
-    closed = 0;
-    for (auto& c : v)
-      if (c->closed() || c->wait_closed(1ms)) ++closed;
-    if (closed == v.size() || Clock::now() >= end) return closed;
+    std::vector<pollfd> fds;
+    std::vector<RawConn*> open;
+    for (auto& c : v) {
+      if (!c->pump()) continue;
+      fds.push_back(pollfd{c->fd(), POLLIN, 0});
+      open.push_back(c.get());
+    }
+    const auto left = std::chrono::duration_cast<Ms>(end - Clock::now()).count();
+    if (open.empty() || left <= 0) return v.size() - open.size();
+    ::poll(fds.data(), fds.size(), static_cast<int>(std::min<long>(left, 100)));
   }
+}
+
+std::size_t eof_within(const std::vector<int>& fds, Ms limit) {
+  const auto end = Clock::now() + limit;
+  std::vector<bool> done(fds.size(), false);
+  std::size_t n = 0;
+  while (n < fds.size()) {
+    std::vector<pollfd> p;
+    std::vector<std::size_t> at;
+    for (std::size_t i = 0; i < fds.size(); ++i)
+      if (!done[i]) {
+        p.push_back(pollfd{fds[i], POLLIN, 0});
+        at.push_back(i);
+      }
+    const auto left = std::chrono::duration_cast<Ms>(end - Clock::now()).count();
+    if (left <= 0) break;
+    if (::poll(p.data(), p.size(), static_cast<int>(std::min<long>(left, 100))) <= 0) continue;
+    for (std::size_t k = 0; k < p.size(); ++k) {
+      if (!p[k].revents) continue;
+      char tmp[4096];
+      const ssize_t r = ::recv(p[k].fd, tmp, sizeof tmp, MSG_DONTWAIT);
+      if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+        done[at[k]] = true;
+        ++n;
+      }
+    }
+  }
+  return n;
 }
 
 void run_alone(const std::string& family, const std::string& name) {

@@ -106,6 +106,9 @@ std::vector<std::unique_ptr<RawConn>> open_many(std::uint16_t port, std::size_t 
 // How many of the connections in `v` the hub closed within `limit` (from
 // now). All are read all along, so those that answer pings keep doing so.
 std::size_t closed_within(std::vector<std::unique_ptr<RawConn>>& v, Ms limit);
+// How many of the plain sockets `fds` the hub closed (EOF or reset) within
+// `limit`, all waited for at once. The sockets stay open.
+std::size_t eof_within(const std::vector<int>& fds, Ms limit);
 
 }  // namespace hms::attack
 

@@ -236,8 +236,10 @@ std::optional<RawFrame> RawConn::next(Ms timeout) {
       }
       return f;
     }
-    if (Clock::now() >= end) return std::nullopt;
+    // At least one look at the socket, even with no time left.
+    const std::size_t had = buf_.size();
     if (!read_some(Ms(std::min(ms_left(end), 200)))) return std::nullopt;
+    if (buf_.size() == had && Clock::now() >= end) return std::nullopt;
   }
 }
 
@@ -256,36 +258,29 @@ std::optional<RawFrame> RawConn::call(std::uint16_t rid, Opcode op, std::string_
   return reply_to(rid, timeout);
 }
 
+bool RawConn::pump() {
+  if (closed_) return false;
+  if (framed && !bad_bytes_) {
+    while (next(0ms)) ++dropped_;
+    return !closed_;
+  }
+  read_some(0ms);
+  // Keep the buffer from growing without bound on a chatty hub.
+  if (buf_.size() > (64u << 20)) buf_.erase(0, buf_.size() - (1u << 20));
+  return !closed_;
+}
+
 bool RawConn::wait_closed(Ms timeout) {
   const auto end = Clock::now() + timeout;
-  while (Clock::now() < end) {
-    if (closed_) return true;
-    if (framed && !bad_bytes_) {
-      if (next(Ms(std::min(ms_left(end), 100)))) ++dropped_;
-      continue;
-    }
-    if (!read_some(Ms(std::min(ms_left(end), 100)))) return true;
-    // Keep the buffer from growing without bound on a chatty hub.
-    if (buf_.size() > (64u << 20)) buf_.erase(0, buf_.size() - (1u << 20));
+  for (;;) {
+    if (!pump()) return true;
+    if (Clock::now() >= end) return false;
+    pollfd p{fd_, POLLIN, 0};
+    ::poll(&p, 1, std::min(ms_left(end), 100));
   }
-  return false;
 }
 
 int open_silent(std::uint16_t port) { return connect_to(port, 0, 0, true); }
-
-bool wait_eof(int fd, Ms timeout) {
-  const auto end = Clock::now() + timeout;
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    const int r = ::poll(&p, 1, std::min(ms_left(end), 200));
-    if (r > 0) {
-      char tmp[4096];
-      const ssize_t n = ::recv(fd, tmp, sizeof tmp, MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return true;
-    }
-    if (Clock::now() >= end) return false;
-  }
-}
 
 HttpAnswer http_request(std::uint16_t port, std::string_view req, Ms timeout) {
   HttpAnswer a;

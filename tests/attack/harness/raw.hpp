@@ -103,8 +103,11 @@ class RawConn {
   std::optional<RawFrame> call(std::uint16_t rid, Opcode op, std::string_view id, std::string_view payload = {},
                                Ms timeout = 5s);
   // Reads (and drops) until the hub closes; true when it did within
-  // `timeout`. What was read is kept in raw().
+  // `timeout`. What was read is kept in raw() (frames are decoded and
+  // dropped while `framed`).
   bool wait_closed(Ms timeout);
+  // The same without waiting: takes what is there now; false once closed.
+  bool pump();
   bool closed() const { return closed_; }
   // Bytes received and not yet decoded (after wait_closed: what came).
   const std::string& raw() const { return buf_; }
@@ -128,8 +131,6 @@ class RawConn {
 // A connection that is made and then left alone (no upgrade, no bytes):
 // nonblocking connect, for floods. -1 when the kernel refused at once.
 int open_silent(std::uint16_t port);
-// Whether the hub closed `fd` (EOF or reset) within `timeout`.
-bool wait_eof(int fd, Ms timeout);
 
 // A plain HTTP exchange: the status line, the head and the body as sent
 // (the body is what came after the head until the hub closed, or
