@@ -185,9 +185,13 @@ std::size_t eof_within(const std::vector<int>& fds, Ms limit) {
         p.push_back(pollfd{fds[i], POLLIN, 0});
         at.push_back(i);
       }
-    const auto left = std::chrono::duration_cast<Ms>(end - Clock::now()).count();
-    if (left <= 0) break;
-    if (::poll(p.data(), p.size(), static_cast<int>(std::min<long>(left, 100))) <= 0) continue;
+    // One look even when the time is up: what has happened counts.
+    const auto left = std::max<long>(0, std::chrono::duration_cast<Ms>(end - Clock::now()).count());
+    const int ready = ::poll(p.data(), p.size(), static_cast<int>(std::min<long>(left, 100)));
+    if (ready <= 0) {
+      if (left == 0) break;
+      continue;
+    }
     for (std::size_t k = 0; k < p.size(); ++k) {
       if (!p[k].revents) continue;
       char tmp[4096];
@@ -197,6 +201,7 @@ std::size_t eof_within(const std::vector<int>& fds, Ms limit) {
         ++n;
       }
     }
+    if (left == 0) break;
   }
   return n;
 }
@@ -217,6 +222,7 @@ void run_alone(const std::string& family, const std::string& name) {
     RefPair pair(hub.port());
     warm_up(hub, pair);
     const std::size_t baseline = settled_rss(hub);
+    const std::size_t log_before = hub.log_lines();
     RssSampler sampler(hub);
     Env env{hub, pair, dir, hub.metrics(), baseline, [&sampler] { return sampler.peak(); }};
     const auto t0 = Clock::now();
@@ -228,9 +234,10 @@ void run_alone(const std::string& family, const std::string& name) {
                                           3000);
     pair.check("after the attack");
     const std::size_t after = rss_after(hub, baseline);
-    std::printf("[attack] %s.%s: %.1f s; hub RSS baseline %.1f MB, peak %.1f MB, after %.1f MB (%+.1f)\n",
-                family.c_str(), name.c_str(), took, mb(baseline), mb(peak), mb(after),
-                mb(after) - mb(baseline));
+    std::printf("[attack] %s.%s: %.1f s; hub RSS baseline %.1f MB, peak %.1f MB, after %.1f MB (%+.1f); "
+                "%zu log lines\n",
+                family.c_str(), name.c_str(), took, mb(baseline), mb(peak), mb(after), mb(after) - mb(baseline),
+                hub.log_lines() - log_before);
     std::fflush(stdout);
     ::testing::Test::RecordProperty("rss_baseline_kb", static_cast<int>(baseline));
     ::testing::Test::RecordProperty("rss_peak_kb", static_cast<int>(peak));

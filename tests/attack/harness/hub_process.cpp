@@ -297,6 +297,11 @@ std::string HubProcess::log() const {
   return ss.str();
 }
 
+std::size_t HubProcess::log_lines() const {
+  const std::string text = log();
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
 std::string HubProcess::reports() const {
   const std::string text = log();
   std::string out;

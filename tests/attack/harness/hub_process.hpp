@@ -76,8 +76,9 @@ class HubProcess {
   double metric(std::string_view series) const;
   static double metric_in(const std::string& text, std::string_view series);
 
-  // The hub's log so far (its stderr).
+  // The hub's log so far (its stderr), and its length in lines.
   std::string log() const;
+  std::size_t log_lines() const;
   // Sanitizer or crash reports in the log ("" when none).
   std::string reports() const;
 
