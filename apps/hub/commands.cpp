@@ -107,7 +107,8 @@ void HubImpl::handle(Request& req) {
   (this->*table[i])(req);
 }
 
-bool HubImpl::save(const std::string& id, const Service& opts, std::string* err) {
+bool HubImpl::save(const std::string& id, const Service& opts, std::function<void(const std::string&)> done,
+                   std::string* refused) {
   // xtend(stored || {id}, select(opts, keys)): only these keys are taken.
   Service s;
   if (const Service* cur = registry_->get(id)) s = *cur;
@@ -122,12 +123,28 @@ bool HubImpl::save(const std::string& id, const Service& opts, std::string* err)
   if (opts.tags) s.tags = opts.tags;
   if (opts.revision) s.revision = opts.revision;
   if (opts.env) s.env = opts.env;
-  if (!registry_->put(s)) {
-    *err = "registry write failed: " + registry_->last_error();
+  // Merged records grow with every update: the limit holds for the result.
+  if (s.env && s.env->size() > kMaxServiceEnv) {
+    *refused = "Service env has too many variables (at most " + std::to_string(kMaxServiceEnv) + ")";
     return false;
   }
+  if (to_json(s).size() > kMaxServiceBytes) {
+    *refused = "Service is too large (at most " + std::to_string(kMaxServiceBytes) + " bytes)";
+    return false;
+  }
+  registry_->put(s, std::move(done));
   services_.store(registry_->size(), std::memory_order_relaxed);
   return true;
+}
+
+std::string HubImpl::check_service(const Request& req, const Service* parsed) const {
+  if (req.id.size() > kMaxServiceIdBytes)
+    return "Service id is too long (at most " + std::to_string(kMaxServiceIdBytes) + " bytes)";
+  if (req.payload.size() > kMaxServiceBytes)
+    return "Service is too large (at most " + std::to_string(kMaxServiceBytes) + " bytes)";
+  if (parsed && parsed->env && parsed->env->size() > kMaxServiceEnv)
+    return "Service env has too many variables (at most " + std::to_string(kMaxServiceEnv) + ")";
+  return {};
 }
 
 // ---------------------------------------------------------------- registry commands
@@ -136,8 +153,10 @@ void HubImpl::cmd_add(Request& req) {
   const std::string id(req.id);
   if (registry_->has(id)) return answer(req.to, false, std::string(kExists));
   if (!valid_service_name(id)) return answer(req.to, false, std::string(kBadName));
+  if (std::string e = check_service(req, nullptr); !e.empty()) return answer(req.to, false, std::move(e));
   auto parsed = parse_service(control().parser, req.padded_payload());
   if (!parsed) return answer(req.to, false, invalid_service(parsed.error));
+  if (std::string e = check_service(req, &*parsed.value); !e.empty()) return answer(req.to, false, std::move(e));
   Service opts = std::move(*parsed.value);
   // env = xtend(defaultEnv, opts.env)
   std::vector<std::pair<std::string, std::string>> env = opts_.default_env;
@@ -149,21 +168,24 @@ void HubImpl::cmd_add(Request& req) {
     }
   }
   opts.env = std::move(env);
-  HMS_LOG(info, "[%s] adding new service", id.c_str());
-  std::string err;
-  if (!save(id, opts, &err)) return answer(req.to, false, err);
-  answer(req.to, true, {});
+  HMS_LOG(info, "[%s] adding new service", printable(id).c_str());
+  std::string refused;
+  if (!save(id, opts, [this, to = req.to](const std::string& e) { answer(to, e.empty(), e); }, &refused))
+    answer(req.to, false, refused);
 }
 
 void HubImpl::cmd_update(Request& req) {
   const std::string id(req.id);
   if (!registry_->has(id)) return answer(req.to, false, std::string(kNotFound));
+  if (std::string e = check_service(req, nullptr); !e.empty()) return answer(req.to, false, std::move(e));
   auto parsed = parse_service(control().parser, req.padded_payload());
   if (!parsed) return answer(req.to, false, invalid_service(parsed.error));
-  HMS_LOG(info, "[%s] updating service", id.c_str());
-  std::string err;
-  if (!save(id, *parsed.value, &err)) return answer(req.to, false, err);
-  answer(req.to, true, {});
+  if (std::string e = check_service(req, &*parsed.value); !e.empty()) return answer(req.to, false, std::move(e));
+  const Service opts = std::move(*parsed.value);
+  HMS_LOG(info, "[%s] updating service", printable(id).c_str());
+  std::string refused;
+  if (!save(id, opts, [this, to = req.to](const std::string& e) { answer(to, e.empty(), e); }, &refused))
+    answer(req.to, false, refused);
 }
 
 void HubImpl::cmd_get(Request& req) {
@@ -188,15 +210,14 @@ void HubImpl::cmd_list(Request& req) {
 
 void HubImpl::cmd_remove(Request& req) {
   const std::string id(req.id);
-  HMS_LOG(info, "[%s] removing service", id.c_str());
+  HMS_LOG(info, "[%s] removing service", printable(id).c_str());
   for_each(
       routed_docks(req.route),
       [id](const DockInfo&) -> Issue { return [id](Peer& p, ReplyCallback cb) { p.remove(id, std::move(cb)); }; },
       [this, to = req.to, id](bool ok, std::string e, std::vector<std::string>) {
         if (!ok) return answer(to, false, std::move(e));
-        if (!registry_->del(id)) return answer(to, false, "registry write failed: " + registry_->last_error());
+        registry_->del(id, [this, to](const std::string& err) { answer(to, err.empty(), err); });
         services_.store(registry_->size(), std::memory_order_relaxed);
-        answer(to, true, {});
       });
 }
 
@@ -207,30 +228,54 @@ void HubImpl::cmd_status(Request& req) {
   if (!cur) return answer(req.to, false, std::string(kNotFound));
   Service s = *cur;
   s.stopped = op == Opcode::stop;
-  if (!registry_->put(s)) return answer(req.to, false, "registry write failed: " + registry_->last_error());
   const std::string body = update_body(s);
-  HMS_LOG(info, "[%s] sending %s to docks", id.c_str(), to_string(op));
-  for_each(
-      routed_docks(req.route),
-      [id, body, op](const DockInfo&) -> Issue {
-        return [id, body, op](Peer& p, ReplyCallback cb) {
-          std::weak_ptr<Peer> wp = p.weak_from_this();
-          p.update(id, body, [wp, id, op, cb = std::move(cb)](const Result& r) mutable {
-            auto sp = wp.lock();
-            if (!r.ok() || !sp) return cb(r);
-            sp->request(op, id, {}, std::move(cb));
-          });
-        };
-      },
-      [this, to = req.to](bool ok, std::string e, std::vector<std::string>) { answer(to, ok, std::move(e)); });
+  HMS_LOG(info, "[%s] sending %s to docks", printable(id).c_str(), to_string(op));
+  // The docks hear of it once the new state is on disk.
+  registry_->put(s, [this, to = req.to, route = req.route, id, body, op](const std::string& err) {
+    if (!err.empty()) return answer(to, false, err);
+    for_each(
+        routed_docks(route),
+        [id, body, op](const DockInfo&) -> Issue {
+          return [id, body, op](Peer& p, ReplyCallback cb) {
+            std::weak_ptr<Peer> wp = p.weak_from_this();
+            p.update(id, body, [wp, id, op, cb = std::move(cb)](const Result& r) mutable {
+              auto sp = wp.lock();
+              if (!r.ok() || !sp) return cb(r);
+              sp->request(op, id, {}, std::move(cb));
+            });
+          };
+        },
+        [this, to](bool ok, std::string e, std::vector<std::string>) { answer(to, ok, std::move(e)); });
+  });
 }
 
 void HubImpl::cmd_ps(Request& req) {
-  for_each(
+  gather(
       routed_docks(req.route),
       [](const DockInfo&) -> Issue { return [](Peer& p, ReplyCallback cb) { p.ps(std::move(cb)); }; },
-      [this, to = req.to](bool ok, std::string e, std::vector<std::string> parts) {
-        if (!ok) return answer(to, false, std::move(e));
+      [this, to = req.to](Answers answers) {
+        // Every dock is in the reply: its own entries, or one that says
+        // why there are none (never its raw bytes when they are not a ps
+        // list: one bad dock must not break the reply for everyone).
+        std::vector<std::string> parts;
+        for (auto& [dock, a] : answers) {
+          if (a.ok() && !json_falsy(trim_json_space(a.text))) {
+            if (parse_ps_copy(control().parser, a.text)) {
+              parts.push_back(std::move(a.text));
+              continue;
+            }
+            ++control().invalid_dock_answers;
+            HMS_LOG(warn, "dock (%s) answered ps with something that is not a ps list", printable(dock->id).c_str());
+            a.reason = "invalid ps answer";
+          } else if (a.ok()) {
+            continue;  // no processes: nothing to say (as the reference drops a falsy answer)
+          }
+          std::string entry;
+          JsonWriter w(entry);
+          w.begin_object().key("id").string(dock->id).key("error").string(a.reason).key("list").begin_array().end_array();
+          w.end_object();
+          parts.push_back("[" + entry + "]");
+        }
         answer(to, true, splice_ps(parts));
       });
 }
@@ -245,7 +290,7 @@ void HubImpl::cmd_sync(Request& req) {
     svc = *cur;
   }
   if (svc->id.empty()) svc->id = std::string(req.id);
-  HMS_LOG(info, "[%s] syncing build to docks", svc->id.c_str());
+  HMS_LOG(info, "[%s] syncing build to docks", printable(svc->id).c_str());
   place(req.to, std::move(*svc));
 }
 
@@ -255,9 +300,17 @@ void HubImpl::place(const ReplyTo& to, Service service) {
   for (const auto& d : docks_) candidates.push_back(DockCandidate{d->id, &d->tags, d->is_default});
   const std::vector<std::string> chosen = choose_docks(service, candidates, rng_);
   service.docks = chosen;
-  std::string err;
-  if (!save(service.id, service, &err)) return answer(to, false, err);
+  std::string refused;
+  // The docks hear of it once the placement is on disk (a copy: `service`
+  // is read by save() itself).
+  auto after = [this, to, placed = service, chosen](const std::string& err) mutable {
+    if (!err.empty()) return answer(to, false, err);
+    tell_docks(to, std::move(placed), chosen);
+  };
+  if (!save(service.id, service, std::move(after), &refused)) answer(to, false, refused);
+}
 
+void HubImpl::tell_docks(const ReplyTo& to, Service service, const std::vector<std::string>& chosen) {
   std::vector<std::shared_ptr<DockInfo>> selected, purged;
   for (const auto& id : chosen)
     for (const auto& d : docks_)
@@ -299,7 +352,7 @@ void HubImpl::cmd_subscribe(Request& req) {
   if (!registry_->has(id) && id != "*") return answer(req.to, false, std::string(kNotFound));
   if (client_subs_[req.key].insert(id).second) {
     if (++sub_counts_[id] == 1) {
-      HMS_LOG(info, "[%s] subscribing to service events and logs", id.c_str());
+      HMS_LOG(info, "[%s] subscribing to service events and logs", printable(id).c_str());
       for (const auto& d : docks_) dock_subscription(d, id, true);
     }
   }
@@ -315,7 +368,7 @@ void HubImpl::global_unsubscribe(const std::string& id) {
   if (it == sub_counts_.end()) return;
   if (--it->second) return;
   sub_counts_.erase(it);
-  HMS_LOG(info, "[%s] unsubscribing to service events and logs", id.c_str());
+  HMS_LOG(info, "[%s] unsubscribing to service events and logs", printable(id).c_str());
   for (const auto& d : docks_) dock_subscription(d, id, false);
 }
 

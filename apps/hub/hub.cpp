@@ -1,6 +1,7 @@
 // The hub: start and stop, the shard threads, and the mesh between them.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "hms/log.hpp"
@@ -16,7 +17,11 @@ thread_local Shard* tls_shard = nullptr;
 HubImpl::HubImpl(const HubOptions& o) : opts_(o) {
   if (opts_.threads == 0) throw std::invalid_argument("--threads must be at least 1");
   if (opts_.threads > 64) throw std::invalid_argument("--threads must be at most 64");
-  registry_ = std::make_unique<Registry>(opts_.db);
+  // Registry completions run on the control shard (it exists by the time
+  // the first write is queued: writes come from commands).
+  registry_ = std::make_unique<Registry>(opts_.db, [this](std::function<void()> fn) {
+    control().reactor->post(std::move(fn));
+  });
   services_.store(registry_->size(), std::memory_order_relaxed);
   version_banner_ = std::string("hms-terminal ") + kHubVersion + "\n";
 }
@@ -31,6 +36,7 @@ void HubImpl::start() {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+  set_partial_budget(opts_.partial_budget);
   std::vector<Reactor*> reactors;
   for (unsigned i = 0; i < opts_.threads; ++i) {
     auto s = std::make_unique<Shard>();
@@ -57,16 +63,24 @@ void HubImpl::start() {
     setup_shard(s);
     ListenOptions lo;
     lo.conn.limits = opts_.client_limits;
+    // Little before the handshake (raised after it, in on_handshake); a
+    // frame or head begun must finish in time.
+    lo.conn.decode.max_body = opts_.max_frame_before_handshake;
+    lo.conn.read_timeout = opts_.read_timeout;
     lo.reuse_port = opts_.threads > 1;
     lo.banner = version_banner_;
     lo.http = [this](const HttpRequest& req) { return on_http(req); };
+    lo.http_takeover = [this, &s](Connection& c, const HttpRequest& req) { return on_takeover(s, c, req); };
     Listener& l = s.reactor->listen(host + ":" + std::to_string(bound), lo,
                                     [this, &s](Connection& c) { on_accept(s, c); });
     bound = s.reactor->listen_port(l);
   }
   port = bound;
+  const auto sweep_every = std::clamp(std::min(opts_.ping_timeout, opts_.handshake_timeout) / 4,
+                                      std::chrono::milliseconds(20), std::chrono::milliseconds(1000));
   for (auto& sp : shards_) {
     Shard* s = sp.get();
+    s->reactor->add_periodic(sweep_every, [this, s] { sweep(*s); });
     s->thread = std::thread([s] {
       tls_shard = s;
       s->reactor->run();

@@ -71,6 +71,12 @@ struct ConnState {
   Shard* shard = nullptr;
   Peer* peer = nullptr;  // valid until on_close (the peer owns this state)
   std::uint64_t key = 0;
+  // Liveness (shard thread): the handshake deadline runs from accepted_at;
+  // once handshaken, a ping goes out at next_ping and must be answered
+  // within the ping timeout.
+  std::size_t slot = 0;  // index in Shard::conns
+  std::chrono::steady_clock::time_point accepted_at{}, next_ping{}, ping_sent{};
+  bool ping_out = false;
   // client
   std::optional<std::string> route;
   bool globbing = false;  // subscribed to '*'
@@ -123,13 +129,19 @@ struct Shard {
   // Entries in the tables above; other shards read it (relaxed) to decide
   // whether to hand a log frame here at all.
   std::atomic<std::uint32_t> local_entries{0};
+  // Every connection of this shard, for the liveness sweep.
+  std::vector<ConnState*> conns;
   Counter log_frames, deliveries, handoff_drops;
+  Counter ping_timeouts, handshake_timeouts, dock_timeouts, invalid_dock_answers;
 };
 
-// The result of asking one dock something, owned (it crosses shards).
+// The result of asking one dock something, owned (it crosses shards). For
+// a failure, `text` is what a client is told: the dock's own error text, or
+// one that names the dock (a deadline missed, a connection gone).
 struct DockAnswer {
   Result::Status status = Result::Status::ok;
   std::string text;
+  std::string reason;  // failures: the short form for a ps entry
   bool ok() const { return status == Result::Status::ok; }
 };
 
@@ -149,10 +161,21 @@ class HubImpl {
   void run_on(Shard& s, std::function<void()> fn);
   void to_control(std::function<void()> fn) { run_on(control(), std::move(fn)); }
   void on_handoff(unsigned to, Envelope& e);
-  HttpResponse on_http(const HttpRequest& req);  // http.cpp
+
+  // ---- plain HTTP (http.cpp)
+  // Short answers (the banner, /metrics), made whole.
+  HttpResponse on_http(const HttpRequest& req);
+  // Requests whose body or answer streams (a deploy upload, a tarball, an
+  // event stream): true when one of the routes took the connection over.
+  bool on_takeover(Shard& s, Connection& c, const HttpRequest& req);
+  // A connection taken over leaves the protocol: its Peer lets go of it
+  // and its hub state (handshake count, liveness list) goes. The caller
+  // then sets the connection's handler.
+  void release_to_http(Connection& c);
 
   // ---- connections (shard.cpp)
   void setup_shard(Shard& s);
+  void sweep(Shard& s);  // liveness: handshake deadline, pings
   void on_accept(Shard& s, Connection& c);
   void on_conn_close(ConnState& st);
   void on_handshake(Shard& s, Peer& p, const Message& m, Reply r);
@@ -178,14 +201,30 @@ class HubImpl {
   void cmd_subscribe(Request& req);
   void cmd_unsubscribe(Request& req);
   void place(const ReplyTo& to, Service service);
-  bool save(const std::string& id, const Service& opts, std::string* err);
+  // sync to the chosen docks, start (unless stopped), remove from the rest.
+  void tell_docks(const ReplyTo& to, Service service, const std::vector<std::string>& chosen);
+  // Merges `opts` into the stored record (as the reference's save) and
+  // writes it; `done` runs after the commit with "" or the error. Returns
+  // false (and calls nothing) when the merged record breaks a limit, with
+  // the error in *refused.
+  bool save(const std::string& id, const Service& opts, std::function<void(const std::string&)> done,
+            std::string* refused);
+  // The record limits of an add/update payload; "" or the error text.
+  std::string check_service(const Request& req, const Service* parsed) const;
   void client_gone(std::uint64_t key);
   void global_unsubscribe(const std::string& id);
 
   // ---- asking docks, control shard only (docks.cpp)
   using Issue = std::function<void(Peer&, ReplyCallback)>;
   using Gathered = std::function<void(bool ok, std::string error, std::vector<std::string> answers)>;
+  // Runs `issue` on the dock's shard, within the dock deadline; `done` runs
+  // on the control shard, once.
   void dock_call(const std::shared_ptr<DockInfo>& d, Issue issue, std::function<void(DockAnswer)> done);
+  // Asks every dock of `list` and calls `cb` once with every answer (in the
+  // order they came), failures included.
+  using Answers = std::vector<std::pair<std::shared_ptr<DockInfo>, DockAnswer>>;
+  void gather(std::vector<std::shared_ptr<DockInfo>> list, const std::function<Issue(const DockInfo&)>& make,
+              std::function<void(Answers)> cb);
   // Asks every dock of `list` (make(dock) says what) and calls `cb` once:
   // with every answer, or with the first error.
   void for_each(std::vector<std::shared_ptr<DockInfo>> list,

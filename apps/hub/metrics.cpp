@@ -54,6 +54,12 @@ constexpr ReactorCounter kReactorCounters[] = {
     {"hms_reactor_loop_iterations_total", "Reactor loop iterations.", &ReactorStats::loop_iterations},
     {"hms_reactor_wakeups_total", "Reactor wake-ups through the eventfd.", &ReactorStats::wakeups},
     {"hms_reactor_busy_seconds_total", "Reactor time spent outside the wait.", &ReactorStats::loop_busy_ns, 1e-9},
+    {"hms_read_timeouts_total", "Connections closed: a frame or HTTP head begun was not finished in time.",
+     &ReactorStats::read_timeouts},
+    {"hms_budget_closes_total", "Connections closed: their partial frame would pass the memory budget.",
+     &ReactorStats::budget_closes},
+    {"hms_oom_closes_total", "Connections closed for an allocation failure.", &ReactorStats::oom_closes},
+    {"hms_accept_shed_total", "Connections refused at once at the descriptor limit.", &ReactorStats::accept_shed},
 };
 
 // Counters the hub keeps per shard, summed.
@@ -67,6 +73,11 @@ constexpr ShardCounter kShardCounters[] = {
     {"hms_log_deliveries_total", "Log and process events queued to clients.", &Shard::deliveries},
     {"hms_handoff_drops_total", "Log frames dropped because another shard could not keep up.",
      &Shard::handoff_drops},
+    {"hms_ping_timeouts_total", "Peers dropped for not answering a ping in time.", &Shard::ping_timeouts},
+    {"hms_handshake_timeouts_total", "Connections closed for not handshaking in time.", &Shard::handshake_timeouts},
+    {"hms_dock_timeouts_total", "Requests to docks that missed their deadline.", &Shard::dock_timeouts},
+    {"hms_invalid_dock_answers_total", "Dock answers that were not what the request asks for.",
+     &Shard::invalid_dock_answers},
 };
 
 }  // namespace
@@ -95,6 +106,12 @@ std::string HubImpl::metrics() const {
   }
   w.header("hms_handshake_errors_total", "Refused handshakes.", "counter");
   w.sample("hms_handshake_errors_total", "", static_cast<double>(handshake_errors_.load(std::memory_order_relaxed)));
+  w.header("hms_partial_bytes", "Bytes held by partly received frames (all connections).", "gauge");
+  w.sample("hms_partial_bytes", "", static_cast<double>(partial_bytes()));
+  w.header("hms_registry_writes_total", "Registry writes committed.", "counter");
+  w.sample("hms_registry_writes_total", "", static_cast<double>(registry_->writes()));
+  w.header("hms_registry_commits_total", "Registry transactions (one fsync each; writes are grouped).", "counter");
+  w.sample("hms_registry_commits_total", "", static_cast<double>(registry_->commits()));
   w.header("hms_reactor_threads", "Reactor threads.", "gauge");
   w.sample("hms_reactor_threads", "", static_cast<double>(shards_.size()));
   return std::move(w.out);

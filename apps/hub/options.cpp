@@ -30,6 +30,24 @@ void add_hub_flags(CLI::App& app, HubFlags& f) {
   app.add_option("--client-soft-seconds", f.soft_seconds, "Soft limit grace time")->capture_default_str();
   app.add_option("--recv-buffers", o.recv_buffers, "Receive buffers per thread (power of two)")->capture_default_str();
   app.add_option("--log-level", f.log_level, "error, warn, info or debug")->capture_default_str();
+  auto* lim = app.add_option_group("Deadlines and limits");
+  const auto positive = CLI::PositiveNumber;
+  lim->add_option("--ping-interval", f.ping_interval, "Seconds between pings of every dock and client")
+      ->capture_default_str()->check(positive);
+  lim->add_option("--ping-timeout", f.ping_timeout, "Seconds a peer has to answer a ping, else it is dropped")
+      ->capture_default_str()->check(positive);
+  lim->add_option("--handshake-timeout", f.handshake_timeout,
+                  "Seconds a connection has to send its HTTP head and handshake")
+      ->capture_default_str()->check(positive);
+  lim->add_option("--read-timeout", f.read_timeout, "Seconds a frame (or HTTP head) that has begun has to finish")
+      ->capture_default_str()->check(positive);
+  lim->add_option("--dock-timeout", f.dock_timeout, "Seconds a dock has to answer a command")
+      ->capture_default_str()->check(positive);
+  lim->add_option("--max-frame-mb", f.max_frame_mb, "Largest frame body accepted after the handshake (MiB)")
+      ->capture_default_str()->check(CLI::Range(1u, 64u));
+  lim->add_option("--partial-budget-mb", f.partial_budget_mb,
+                  "Memory for partly received frames, all connections together (MiB)")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
 }
 
 std::string finish_hub_flags(HubFlags& f) {
@@ -52,6 +70,18 @@ std::string finish_hub_flags(HubFlags& f) {
   o.client_limits.hard = f.hard_mb << 20;
   o.client_limits.soft = f.soft_mb << 20;
   o.client_limits.soft_seconds = std::chrono::seconds(f.soft_seconds);
+  auto ms = [](double seconds) { return std::chrono::milliseconds(static_cast<long long>(seconds * 1000 + 0.5)); };
+  o.ping_interval = ms(f.ping_interval);
+  o.ping_timeout = ms(f.ping_timeout);
+  o.handshake_timeout = ms(f.handshake_timeout);
+  o.read_timeout = ms(f.read_timeout);
+  o.dock_timeout = ms(f.dock_timeout);
+  o.max_frame = f.max_frame_mb << 20;
+  o.partial_budget = f.partial_budget_mb << 20;
+  // Limits that agree: a frame the hub takes must reach a reader that keeps
+  // up, i.e. fit under a client's hard output limit.
+  if (o.client_limits.hard && o.max_frame > o.client_limits.hard)
+    return "--max-frame-mb must not be above --client-hard-limit-mb";
   return {};
 }
 

@@ -17,6 +17,9 @@ struct HubFlags {
   std::string log_level = "info";
   std::size_t hard_mb = 32, soft_mb = 8;
   unsigned soft_seconds = 60;
+  double ping_interval = 15, ping_timeout = 5, handshake_timeout = 10, read_timeout = 30, dock_timeout = 10;
+  std::uint32_t max_frame_mb = 16;
+  std::size_t partial_budget_mb = 256;
 };
 
 // Adds the hub's flags to `app` (the defaults shown are those of `flags`).

@@ -36,6 +36,9 @@ void HubImpl::on_accept(Shard& s, Connection& c) {
   st->key = next_key_.fetch_add(1, std::memory_order_relaxed);
   peer->user = st;
   pending_connected_.fetch_add(1, std::memory_order_relaxed);
+  st->accepted_at = s.reactor->now();
+  st->slot = s.conns.size();
+  s.conns.push_back(st.get());
   ConnState* raw = st.get();
   peer->on_close([this, raw](const CloseInfo& info) {
     HMS_LOG(debug, "connection %llu closed: %s", static_cast<unsigned long long>(raw->key), info.message.c_str());
@@ -45,6 +48,10 @@ void HubImpl::on_accept(Shard& s, Connection& c) {
 
 void HubImpl::on_conn_close(ConnState& st) {
   Shard& s = *st.shard;
+  // Out of the liveness list (swap with the last).
+  s.conns[st.slot] = s.conns.back();
+  s.conns[st.slot]->slot = st.slot;
+  s.conns.pop_back();
   switch (st.kind) {
     case ConnState::Kind::pending:
     case ConnState::Kind::failed:
@@ -62,7 +69,7 @@ void HubImpl::on_conn_close(ConnState& st) {
     case ConnState::Kind::dock: {
       docks_connected_.fetch_sub(1, std::memory_order_relaxed);
       auto d = st.dock;
-      HMS_LOG(info, "connection to dock (%s) dropped", d->id.c_str());
+      HMS_LOG(info, "connection to dock (%s) dropped", printable(d->id).c_str());
       to_control([this, d] {
         auto it = std::find(docks_.begin(), docks_.end(), d);
         if (it != docks_.end()) docks_.erase(it);
@@ -93,8 +100,8 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
   auto fail = [&](std::string_view why, bool close) {
     st->kind = ConnState::Kind::failed;
     handshake_errors_.fetch_add(1, std::memory_order_relaxed);
-    HMS_LOG(info, "%s: handshake refused: %.*s", p.connection() ? p.connection()->peer_name().c_str() : "?",
-            static_cast<int>(why.size()), why.data());
+    HMS_LOG(info, "%s: handshake refused: %s", p.connection() ? p.connection()->peer_name().c_str() : "?",
+            printable(why).c_str());
     r.error(why);
     if (close) p.close();
   };
@@ -116,6 +123,9 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
   const Handshake& h = *hs.value;
   if (!h.protocol || *h.protocol != 1) return fail(kBadProtocol, false);
   if (opts_.token && !(h.token && constant_time_equal(*h.token, *opts_.token))) return fail(kBadToken, true);
+  // Known now: frames up to the hub's limit, and the ping schedule starts.
+  if (Connection* c = p.connection()) c->set_max_body(opts_.max_frame);
+  st->next_ping = s.reactor->now() + opts_.ping_interval;
   if (h.type == "dock") {
     auto d = std::make_shared<DockInfo>();
     d->id = h.id;
@@ -130,7 +140,7 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
     pending_connected_.fetch_sub(1, std::memory_order_relaxed);
     docks_connected_.fetch_add(1, std::memory_order_relaxed);
     p.set_handlers(s.dock);
-    HMS_LOG(info, "connection to dock (%s) established", d->id.c_str());
+    HMS_LOG(info, "connection to dock (%s) established", printable(d->id).c_str());
     // The dock hears "ok" only once the control shard knows it, as with the
     // single-threaded reference: a command sent after the handshake (from
     // any shard) finds the dock.
@@ -153,6 +163,49 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
     return;
   }
   fail(kBadHandshake, false);
+}
+
+// Every connection of the shard, a few times a second: a connection that
+// has not handshaken in time goes; a peer that does not answer a ping in
+// time goes (a dock that is gone, stopped or half-open), as the reference
+// does. Both are counted; the ping shares the peer's request ids.
+void HubImpl::sweep(Shard& s) {
+  const auto now = s.reactor->now();
+  // A close here only marks the connection: on_close (which edits
+  // s.conns) runs later in the loop pass, not during this walk.
+  for (ConnState* st : s.conns) {
+    if (!st->peer || st->peer->closed()) continue;
+    Connection* c = st->peer->connection();
+    if (!c || c->closing()) continue;
+    if (st->kind == ConnState::Kind::pending || st->kind == ConnState::Kind::failed) {
+      if (now - st->accepted_at >= opts_.handshake_timeout) {
+        ++s.handshake_timeouts;
+        HMS_LOG(info, "%s: no handshake within %lld ms; closing", c->peer_name().c_str(),
+                static_cast<long long>(opts_.handshake_timeout.count()));
+        c->abort(CloseReason::local, "handshake timeout");
+      }
+      continue;
+    }
+    if (st->ping_out) {
+      if (now - st->ping_sent >= opts_.ping_timeout) {
+        ++s.ping_timeouts;
+        HMS_LOG(info, "%s: %s%s%s did not answer a ping within %lld ms; dropping it", c->peer_name().c_str(),
+                st->kind == ConnState::Kind::dock ? "dock (" : "client",
+                st->kind == ConnState::Kind::dock ? printable(st->dock->id).c_str() : "",
+                st->kind == ConnState::Kind::dock ? ")" : "", static_cast<long long>(opts_.ping_timeout.count()));
+        c->abort(CloseReason::local, "ping timeout");
+      }
+      continue;
+    }
+    if (now < st->next_ping) continue;
+    st->ping_out = true;
+    st->ping_sent = now;
+    st->peer->ping([this, st, &s](const Result& r) {
+      if (r.status == Result::Status::closed) return;
+      st->ping_out = false;
+      st->next_ping = s.reactor->now() + opts_.ping_interval;
+    });
+  }
 }
 
 void HubImpl::on_client_request(Shard& s, Peer& p, const Message& m, Reply r) {
