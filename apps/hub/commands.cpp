@@ -79,8 +79,9 @@ std::string invalid_service(JsonError e) { return std::string("Invalid service: 
 
 void HubImpl::answer(const ReplyTo& to, bool ok, std::string text) {
   auto reply = to.reply;
-  run_on(*to.from, [reply, ok, text = std::move(text)] {
-    if (ok) reply->ok(text);
+  run_on(*to.from, [reply, done = to.done, ok, text = std::move(text)] {
+    if (done) done(ok, text);
+    else if (ok) reply->ok(text);
     else reply->error(text);
   });
 }

@@ -25,9 +25,9 @@ HttpResponse HubImpl::on_http(const HttpRequest& req) {
   return r;
 }
 
-bool HubImpl::on_takeover(Shard&, Connection&, const HttpRequest&) {
+bool HubImpl::on_takeover(Shard& s, Connection& c, const HttpRequest& req) {
   // Streaming routes register here (deploy, tarballs, the page's API).
-  return false;
+  return deploys_->take(c, req, [this, &s](std::function<void()> fn) { run_on(s, std::move(fn)); });
 }
 
 void HubImpl::release_to_http(Connection& c) {

@@ -35,6 +35,7 @@
 #include "hms/mesh.hpp"
 #include "hms/peer.hpp"
 #include "hms/reactor.hpp"
+#include "deploy.hpp"
 #include "hub.hpp"
 #include "registry.hpp"
 
@@ -89,6 +90,8 @@ struct ConnState {
 struct ReplyTo {
   std::shared_ptr<Reply> reply;
   Shard* from = nullptr;
+  // Instead of `reply` (the page's API): called on `from` with the outcome.
+  std::function<void(bool ok, std::string text)> done;
 };
 
 // A client's command on its way to the control shard. The id and payload
@@ -241,6 +244,11 @@ class HubImpl {
   std::atomic<std::int64_t> docks_connected_{0}, clients_connected_{0}, pending_connected_{0};
   std::atomic<std::uint64_t> handshake_errors_{0};
   bool started_ = false;
+
+  // Deploys and tarballs (deploy.hpp); stopped before the shards.
+  std::unique_ptr<Deploys> deploys_;
+  DeployHost deploy_host();  // deploy_hooks.cpp
+  void record_deploy(const std::string& id, Service build, std::function<void(std::string)> done);
 
   // Control state (shard 0's thread only).
   std::unique_ptr<Registry> registry_;

@@ -215,7 +215,7 @@ void HubImpl::on_client_request(Shard& s, Peer& p, const Message& m, Reply r) {
   req->storage = *m.storage;
   req->id = m.service;
   req->payload = m.payload;
-  req->to = ReplyTo{std::make_shared<Reply>(std::move(r)), &s};
+  req->to = ReplyTo{std::make_shared<Reply>(std::move(r)), &s, {}};
   req->route = st->route;
   req->key = st->key;
   req->st = std::move(st);
