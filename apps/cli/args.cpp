@@ -92,6 +92,7 @@ void service_options(CLI::App* sub, Args& a, bool update) {
   sub->add_option("-l,--limit", a.limit, "Run on at most this many docks")->type_name("N");
   sub->add_option("-e,--env", a.env, "NAME=value[,NAME2=value2]; NAME= deletes (no value: $EDITOR)")
       ->expected(0, 1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)  // each --env counts
       ->allow_extra_args(false)
       ->default_str(std::string(kAskEditor))
       ->type_name("VARS");

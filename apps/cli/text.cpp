@@ -194,10 +194,11 @@ double js_date_ms(const JsValue& v) {
 
 std::string to_fixed1(double v) {
   char buf[64];
-  // A tie at the first decimal (x * 20 an odd integer, exact in binary)
-  // rounds away from zero in JS; printf would round it to even.
-  const double twenty = v * 20;
-  if (std::fabs(v) < 1e15 && twenty == std::floor(twenty) && std::fmod(std::fabs(twenty), 2.0) == 1.0) {
+  // A tie at the first decimal (x * 20 an odd integer) rounds away from
+  // zero in JS; printf would round it to even. The product is exact in a
+  // long double (64-bit mantissa), so only true ties count.
+  const long double twenty = static_cast<long double>(v) * 20;
+  if (std::fabs(v) < 1e15 && twenty == std::floor(twenty) && std::fmod(std::fabs(twenty), 2.0L) == 1.0L) {
     const double tenths = (v > 0 ? std::floor(v * 10) + 1 : std::ceil(v * 10) - 1);
     std::snprintf(buf, sizeof buf, "%.1f", tenths / 10);
   } else {
