@@ -104,8 +104,13 @@ FakeDock::FakeDock(const Hub& hub, std::string id, std::vector<std::string> tags
     co.origin = id_;
     peer_ = Peer::connect(loop_.reactor(), "127.0.0.1:" + std::to_string(hub.port()), co);
     const auto ok = [](Peer&, const Message&, Reply r) { r.ok(); };
-    for (Opcode op : {Opcode::update, Opcode::start, Opcode::stop, Opcode::restart, Opcode::sync, Opcode::remove})
-      peer_->on(op, ok);
+    for (Opcode op : {Opcode::update, Opcode::stop, Opcode::sync, Opcode::remove}) peer_->on(op, ok);
+    for (Opcode op : {Opcode::start, Opcode::restart}) {
+      peer_->on(op, [this](Peer& p, const Message& m, Reply r) {
+        if (const std::int64_t pid = spawn_pid_.load()) p.spawn(m.service, id_, pid);
+        r.ok();
+      });
+    }
     peer_->on(Opcode::subscribe, [this](Peer&, const Message& m, Reply r) {
       {
         std::lock_guard l(mu_);

@@ -10,6 +10,7 @@
 //   the test's directory.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -71,6 +72,9 @@ class FakeDock {
   void exit(const std::string& service, const std::string& code_json);
   // What ps answers: the processes of this dock, as JSON array text.
   void set_processes(std::string json);
+  // From now on, a start or restart first sends spawn(service, pid), then
+  // answers (as a dock does when it starts the process).
+  void spawn_on_start(std::int64_t pid) { spawn_pid_ = pid; }
 
  private:
   std::string id_;
@@ -79,6 +83,7 @@ class FakeDock {
   std::mutex mu_;
   std::set<std::string> subs_;
   std::string procs_ = "[]";
+  std::atomic<std::int64_t> spawn_pid_{0};
   test::Waiter<int> changed_;
 };
 
