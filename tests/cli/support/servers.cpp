@@ -77,7 +77,8 @@ void Hub::stop() {
 std::string Hub::log() { return proc_ ? proc_->out() + proc_->err() : std::string(); }
 
 NodeDock::NodeDock(const Hub& hub, const TempDir& dir, const std::string& id, const std::vector<std::string>& tags) {
-  std::vector<std::string> args{"dock", hub.remote(), "--port", std::to_string(free_port()), "--id", id};
+  port_ = free_port();
+  std::vector<std::string> args{"dock", hub.remote(), "--port", std::to_string(port_), "--id", id};
   for (const auto& t : tags) args.insert(args.end(), {"--tag", t});
   RunOptions o;
   o.cwd = dir.mkdir("dock-" + id);

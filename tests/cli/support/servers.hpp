@@ -55,8 +55,10 @@ class NodeDock {
   NodeDock(const Hub& hub, const TempDir& dir, const std::string& id, const std::vector<std::string>& tags);
   ~NodeDock() = default;
   std::string log() { return proc_->out() + proc_->err(); }
+  int port() const { return port_; }
 
  private:
+  int port_ = 0;
   std::unique_ptr<Background> proc_;
 };
 
