@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "hms/http.hpp"
+#include "text.hpp"
 
 namespace hms::cli {
 
@@ -86,7 +87,7 @@ Outcome<std::size_t> HttpClient::fill(std::chrono::milliseconds idle) {
   auto r = sock_.read_some(in_.data() + old, 64u << 10, after(idle));
   in_.resize(old + (r ? r.value() : 0));
   if (!r) return Failure{r.error() == "read ETIMEDOUT"
-                             ? "Timed out after " + std::to_string(idle.count() / 1000) + " s without an answer"
+                             ? "Timed out after " + duration_text(idle) + " without an answer"
                              : r.error()};
   return r.value();
 }

@@ -11,6 +11,7 @@
 #include "jsvalue.hpp"
 #include "log_tail.hpp"
 #include "spinner.hpp"
+#include "text.hpp"
 #include "ssh_tunnel.hpp"
 #include "version.hpp"
 
@@ -171,8 +172,7 @@ Reply Link::wait(const std::shared_future<Reply>& f, Spinner* spin) {
     const Deadline step = std::min(deadline, after(500ms));
     if (f.wait_until(step) == std::future_status::ready) return f.get();
     if (Clock::now() >= deadline) {
-      return Reply{false, "Timed out after " + std::to_string(timeouts_.reply.count() / 1000) +
-                              " s waiting for the remote (see --timeout)"};
+      return Reply{false, "Timed out after " + duration_text(timeouts_.reply) + " waiting for the remote (see --timeout)"};
     }
     if (spin) spin->tick();
   }

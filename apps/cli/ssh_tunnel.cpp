@@ -96,8 +96,7 @@ Outcome<std::unique_ptr<SshTunnel>> SshTunnel::open(const Remote& r, std::chrono
       dt.unix_path = t->sock_;
       if (dial(dt, after(std::chrono::milliseconds(500)))) break;
     }
-    if (Clock::now() >= deadline) return Failure{"ssh to " + who + ": no tunnel within " +
-                                                 std::to_string(ready_within.count() / 1000) + " s"};
+    if (Clock::now() >= deadline) return Failure{"ssh to " + who + ": no tunnel within " + duration_text(ready_within)};
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return t;

@@ -377,6 +377,11 @@ std::string fs_error(int err, std::string_view syscall, std::string_view path) {
   return s;
 }
 
+std::string duration_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  return std::to_string(d.count()) + " ms";
+}
+
 std::string uri_encode(std::string_view s) {
   static const char hex[] = "0123456789ABCDEF";
   std::string out;

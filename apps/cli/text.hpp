@@ -2,6 +2,7 @@
 // module the reference uses (named beside each function).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -53,6 +54,9 @@ std::string fs_error(int err, std::string_view syscall, std::string_view path);
 // libuv's lower-case description of an errno value ("no such file or
 // directory").
 std::string uv_message(int err);
+
+// "60 s", or "200 ms" below a second: how long a deadline was.
+std::string duration_text(std::chrono::milliseconds d);
 
 // encodeURIComponent (querystring.stringify uses the same safe set).
 std::string uri_encode(std::string_view s);
