@@ -100,8 +100,10 @@ int deploy_once(Context& cx, const Remote& remote, const std::string& id, Attemp
     return cx.term.fail("You are in a git repo but not at the root. Use --force to ignore");
   std::optional<std::string> rev = a.revision;
 
-  // Connect while the tarball is made.
-  auto opening = std::async(std::launch::async, [&] { return Link::open(remote, cx.timeouts, true); });
+  // Connect while the tarball is made; through ssh, first (the tunnel's
+  // ssh dies with the thread that started it: see ssh_tunnel.hpp).
+  auto opening = std::async(remote.ssh ? std::launch::deferred : std::launch::async,
+                            [&] { return Link::open(remote, cx.timeouts, true); });
   cx.term.line("Deploying " + basename_of(cwd) + " to " + id + "\n");
   const std::string tgz = tarball(cx, id, repo, rev, at);
   auto opened = opening.get();

@@ -14,6 +14,10 @@
 // any passphrase or host-key prompt the user answers. The ssh process dies
 // with us (PR_SET_PDEATHSIG) and is stopped (SIGTERM, then SIGKILL after
 // 2 s) when the tunnel is destroyed.
+//
+// ### Threads
+// Linux sends the death signal when the *thread* that forked ends, not the
+// process: open tunnels on the main thread only.
 #pragma once
 
 #include <sys/types.h>
