@@ -115,7 +115,7 @@ UploadResult upload_build(Term& term, const HttpRoute& route, const std::string&
     ~Closer() { ::close(fd); }
   } closer{fd};
 
-  std::string target = "/" + uri_encode(id) + "?revision=" + (rev ? uri_encode(*rev) : std::string());
+  std::string target = std::string("/") + uri_encode(id) + "?revision=" + (rev ? uri_encode(*rev) : std::string());
   std::string head = "PUT " + target + " HTTP/1.1\r\nHost: " + route.host_header +
                      "\r\nConnection: keep-alive\r\nTransfer-Encoding: chunked\r\n\r\n";
   std::string send_error;

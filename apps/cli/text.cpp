@@ -343,7 +343,9 @@ bool utf8_repair(std::string_view in, std::string* out) {
 
 std::string errno_name(int err) {
   if (const char* n = strerrorname_np(err)) return n;
-  return "E" + std::to_string(err);
+  std::string out = "E";  // (not "E" + ...: GCC 12 -O3 warns falsely, -Wrestrict)
+  out += std::to_string(err);
+  return out;
 }
 
 std::string uv_message(int err) {

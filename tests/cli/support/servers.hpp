@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <ostream>
 #include <mutex>
 #include <set>
 #include <string>
@@ -25,6 +26,8 @@ namespace hms::clitest {
 
 enum class HubKind { native, node };
 const char* to_string(HubKind k);
+// For gtest's (and ctest's) test names.
+inline void PrintTo(HubKind k, std::ostream* os) { *os << to_string(k); }
 
 // HMS_HUB_HAS_DEPLOY: hms-hub does not serve PUT /<id> (deploy) or GET
 // /<id> (tarball) yet; it is being written. Those tests run against the
