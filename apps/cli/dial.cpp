@@ -21,8 +21,9 @@ namespace hms::cli {
 
 namespace {
 
+// Rounded up: a poll never gives up before the deadline.
 int remaining_ms(Deadline d) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(d - Clock::now()).count();
+  const auto left = std::chrono::ceil<std::chrono::milliseconds>(d - Clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
 }
 
@@ -32,8 +33,8 @@ bool wait_for(int fd, short events, Deadline d) {
     pollfd p{fd, events, 0};
     const int r = ::poll(&p, 1, remaining_ms(d));
     if (r > 0) return true;
-    if (r == 0) return false;
-    if (errno != EINTR) return true;  // let the read/write report it
+    if (r == 0 && Clock::now() >= d) return false;
+    if (r < 0 && errno != EINTR) return true;  // let the read/write report it
   }
 }
 
