@@ -25,7 +25,7 @@ constexpr auto kPingEvery = 15s;
 constexpr auto kPingTimeout = 5s;
 
 struct Link::State {
-  Reactor* reactor = nullptr;  // lives on (and is destroyed by) the thread
+  Reactor* reactor = nullptr;  // made, run and destroyed by the thread; set before open() returns
   std::thread thread;
   std::shared_ptr<Peer> peer;  // I/O thread only
   std::shared_ptr<LogTail> tail;
@@ -65,7 +65,7 @@ Outcome<HttpRoute> route_to(const Remote& r, const Timeouts& t, std::unique_ptr<
 Link::Link() : st_(std::make_unique<State>()) {}
 
 Link::~Link() {
-  if (st_->reactor) {
+  if (st_->thread.joinable()) {
     State* st = st_.get();
     st->post([st] {
       // What the tail has formatted goes out before we do.
@@ -104,17 +104,20 @@ Outcome<std::unique_ptr<Link>> Link::open(const Remote& r, const Timeouts& t, bo
     ro.recv_buffers = tail ? 32 : 4;
     ro.recv_buffer_size = 64 * 1024;
     ro.ring_entries = 64;
+    std::unique_ptr<Reactor> reactor;
     try {
-      Reactor reactor(ro);
-      st->reactor = &reactor;
-      made.set_value(&reactor);
-      reactor.run();
-      st->reactor = nullptr;
+      reactor = std::make_unique<Reactor>(ro);
     } catch (...) {
       made.set_exception(std::current_exception());
       return;
     }
+    // Published through the promise (set_value happens-before get()); the
+    // pointer stays valid until ~Link has joined this thread.
+    st->reactor = reactor.get();
+    made.set_value(reactor.get());
+    reactor->run();
     st->set_closed();
+    st->peer.reset();  // before its reactor goes
   });
   try {
     ready.get();
