@@ -56,11 +56,14 @@ std::string tarball(Context& cx, const std::string& id, const std::string& repo,
   if (a.file) {
     Spinner spin(cx.term, "Extracting tarball from " + *a.file);
     auto f = check_file(*a.file);
-    if (!f) return spin.fail(f.error()), std::string();
+    if (!f) {
+      spin.fail(f.error());
+      return {};
+    }
     spin.ok();
     return *a.file;  // uploaded as it is, no copy
   }
-  if (!at.tmp.path().size()) {
+  if (at.tmp.path().empty()) {
     if (auto made = at.tmp.create(id); !made) {
       cx.term.fail(made.error());
       return {};
@@ -69,7 +72,10 @@ std::string tarball(Context& cx, const std::string& id, const std::string& repo,
   if (a.url) {
     Spinner spin(cx.term, "Downloading tarball from " + *a.url);
     auto got = download(*a.url, at.tmp.path(), cx.timeouts.transfer_idle);
-    if (!got) return spin.fail(got.error()), std::string();
+    if (!got) {
+      spin.fail(got.error());
+      return {};
+    }
     spin.ok();
     return at.tmp.path();
   }
@@ -77,7 +83,10 @@ std::string tarball(Context& cx, const std::string& id, const std::string& repo,
     Spinner spin(cx.term, "Reading tarball from stdin");
     if (!at.have_stdin) {
       auto got = copy_stdin(at.tmp.path());
-      if (!got) return spin.fail(got.error()), std::string();
+      if (!got) {
+        spin.fail(got.error());
+        return {};
+      }
       at.have_stdin = true;
     }
     spin.ok();
@@ -87,7 +96,10 @@ std::string tarball(Context& cx, const std::string& id, const std::string& repo,
   Spinner spin(cx.term, "Creating tarball");
   const IgnoreRules rules = a.no_ignore ? IgnoreRules::none() : IgnoreRules::for_directory(".");
   auto packed = pack_directory(".", rules, at.tmp.path());
-  if (!packed) return spin.fail(packed.error()), std::string();
+  if (!packed) {
+    spin.fail(packed.error());
+    return {};
+  }
   spin.ok();
   return at.tmp.path();
 }
