@@ -113,6 +113,17 @@ TEST(Hostile, OddListAndPsReplies) {
   EXPECT_NE(p.out.find("started: undefined"), std::string::npos) << p.out;  // as the reference's Date(NaN)
 }
 
+TEST(Hostile, NoDocksNoServices) {
+  // Not hostile, but only a fake hub has no dock at all: ps prints nothing.
+  TempDir dir;
+  FakeHub h({{Opcode::ps, reply("[]")}, {Opcode::list, reply("[]")}});
+  const Case p = run_cli(dir, {"ps", h.remote()});
+  EXPECT_EQ(p.out, "");
+  EXPECT_EQ(p.err, "");
+  EXPECT_EQ(p.code, 0);
+  EXPECT_EQ(run_cli(dir, {"list", h.remote()}).out, "(empty)\n");
+}
+
 TEST(Hostile, NoAnswerHitsTheDeadline) {
   TempDir dir;
   FakeHub h({{Opcode::list, [](Peer&, const Message&, Reply r) {
