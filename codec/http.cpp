@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <limits>
 
+#include "http_scan.hpp"
+
 namespace hms {
 
 const char* to_string(HttpError e) noexcept {
@@ -26,50 +28,9 @@ const char* to_string(HttpError e) noexcept {
 
 namespace {
 
-// ---- Character classes (RFC 9110 §5.6.2, §5.5; RFC 5234 B.1).
-
-constexpr bool is_upper(unsigned char c) noexcept { return c >= 'A' && c <= 'Z'; }
-constexpr bool is_digit(unsigned char c) noexcept { return c >= '0' && c <= '9'; }
-constexpr bool is_ows(unsigned char c) noexcept { return c == ' ' || c == '\t'; }
-// VCHAR: visible ASCII, 0x21-0x7E.
-constexpr bool is_vchar(unsigned char c) noexcept { return c >= 0x21 && c <= 0x7E; }
-// field-vchar = VCHAR / obs-text (0x80-0xFF). Everything below 0x21 and DEL
-// is a control character or space.
-constexpr bool is_field_vchar(unsigned char c) noexcept { return is_vchar(c) || c >= 0x80; }
-
-// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
-//         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA
-constexpr bool is_tchar(unsigned char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || is_upper(c) || is_digit(c)) return true;
-  switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*':
-    case '+': case '-': case '.': case '^': case '_': case '`': case '|':
-    case '~':
-      return true;
-    default:
-      return false;
-  }
-}
-
-constexpr unsigned char ascii_lower(unsigned char c) noexcept {
-  return is_upper(c) ? static_cast<unsigned char>(c + ('a' - 'A')) : c;
-}
-
-// Field names are case-insensitive (RFC 9110 §5.1). `lower` is lower case.
-bool name_is(std::string_view name, std::string_view lower) noexcept {
-  if (name.size() != lower.size()) return false;
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (ascii_lower(static_cast<unsigned char>(name[i])) !=
-        static_cast<unsigned char>(lower[i])) {
-      return false;
-    }
-  }
-  return true;
-}
+using namespace detail;
 
 // ---- The scan.
-
-enum class Step : std::uint8_t { ok, more, fail };
 
 // A cursor over the first `end` bytes of the input, end = min(len, max_size).
 // Reaching `end` means "more" (the caller turns it into head_too_large when
@@ -92,19 +53,11 @@ struct Scan {
     return {reinterpret_cast<const char*>(b) + from, to - from};
   }
 
-  // Consumes a line end: CRLF, or a bare LF. A CR followed by anything else
-  // is a bare CR, which RFC 9112 §2.2 lets us treat as invalid.
+  // Consumes a line end (CRLF or a bare LF); anything else fails with `e`.
   Step eol(HttpError e) noexcept {
-    if (at_end()) return Step::more;
-    if (peek() == '\n') {
-      ++pos;
-      return Step::ok;
-    }
-    if (peek() != '\r') return fail(e, pos);
-    if (pos + 1 == end) return Step::more;
-    if (b[pos + 1] != '\n') return fail(e, pos);
-    pos += 2;
-    return Step::ok;
+    std::size_t bad = 0;
+    const Step r = scan_eol(b, pos, end, bad);
+    return r == Step::fail ? fail(e, bad) : r;
   }
 
   // Matches a literal byte by byte, so a prefix of it is "more", not an error.
@@ -130,17 +83,10 @@ struct Scan {
   }
 };
 
-// One field line, handed to the caller's sink once its value is complete.
-struct Field {
-  std::string_view name;
-  std::string_view value;       // trimmed of OWS
-  std::size_t line_offset = 0;  // where the name begins
-  std::size_t value_offset = 0; // where the trimmed value begins
-};
-
-// field-line = field-name ":" OWS field-value OWS (RFC 9112 §5), then the
-// blank line that ends the head. `sink(const Field&, Scan&)` returns
-// Step::ok or a Scan::fail() result.
+// Field lines, then the blank line that ends the head (RFC 9112 §5). Each
+// line goes to `sink(const FieldLine&, Scan&)` once its value is complete
+// and before its line end; the sink returns Step::ok or a Scan::fail()
+// result.
 template <class Sink>
 Step scan_fields(Scan& s, Sink&& sink) {
   std::size_t count = 0;
@@ -151,38 +97,11 @@ Step scan_fields(Scan& s, Sink&& sink) {
     // Decided at the first byte of the excess line, before it is scanned:
     // that is the earliest moment we know there is one more.
     if (count == kMaxHeaders) return s.fail(HttpError::too_many_headers, s.pos);
-    // A line starting with whitespace is obs-fold (a continuation of the
-    // previous value); RFC 9112 §5.2 lets a server reject it, which also
-    // keeps every value one contiguous view.
-    if (is_ows(c)) return s.fail(HttpError::bad_header, s.pos);
-
-    Field f;
-    f.line_offset = s.pos;
-    while (!s.at_end() && is_tchar(s.peek())) ++s.pos;
-    if (s.at_end()) return Step::more;
-    // Empty name, a non-token byte, or whitespace before the colon: RFC 9112
-    // §5.1 says a server MUST reject the last (it enables smuggling).
-    if (s.pos == f.line_offset || s.peek() != ':') return s.fail(HttpError::bad_header, s.pos);
-    f.name = s.view(f.line_offset, s.pos);
-    ++s.pos;
-
-    while (!s.at_end() && is_ows(s.peek())) ++s.pos;
-    f.value_offset = s.pos;
-    std::size_t value_end = s.pos;  // one past the last non-OWS byte
-    while (!s.at_end()) {
-      const unsigned char v = s.peek();
-      if (v == '\r' || v == '\n') break;
-      if (is_field_vchar(v)) {
-        value_end = s.pos + 1;
-      } else if (!is_ows(v)) {
-        // NUL, DEL and the other controls are not field content
-        // (RFC 9110 §5.5); Node rejects them too.
-        return s.fail(HttpError::bad_header, s.pos);
-      }
-      ++s.pos;
-    }
-    if (s.at_end()) return Step::more;
-    f.value = s.view(f.value_offset, value_end);
+    FieldLine f;
+    std::size_t bad = 0;
+    const Step line = scan_field_line(s.b, s.pos, s.end, f, bad);
+    if (line == Step::fail) return s.fail(HttpError::bad_header, bad);
+    if (line == Step::more) return Step::more;
     ++count;
     if (const Step r = sink(f, s); r != Step::ok) return r;
     if (const Step r = s.eol(HttpError::bad_header); r != Step::ok) return r;
@@ -191,7 +110,7 @@ Step scan_fields(Scan& s, Sink&& sink) {
 
 // Content-Length = 1*DIGIT (RFC 9110 §8.6). A list ("5, 5") is refused, as
 // llhttp does; so is anything that does not fit a size_t.
-Step parse_content_length(Scan& s, const Field& f, std::size_t* out) {
+Step parse_content_length(Scan& s, const FieldLine& f, std::size_t* out) {
   if (f.value.empty()) return s.fail(HttpError::bad_header, f.value_offset);
   std::size_t v = 0;
   constexpr std::size_t kMax = std::numeric_limits<std::size_t>::max();
@@ -210,9 +129,28 @@ Step parse_content_length(Scan& s, const Field& f, std::size_t* out) {
 // refused (RFC 9112 §3.2); two Content-Length lines are refused as llhttp
 // does (RFC 9112 §6.3); for the others there is no single value to pick
 // without joining them, which would allocate.
-Step set_once(Scan& s, const Field& f, std::string_view* slot) {
+Step set_once(Scan& s, const FieldLine& f, std::string_view* slot) {
   if (slot->data() != nullptr) return s.fail(HttpError::bad_header, f.line_offset);
   *slot = f.value;
+  return Step::ok;
+}
+
+// The two fields that frame a body, in a request or a response (RFC 9112
+// §6.3); every other name is left alone (Step::ok).
+struct BodyFraming {
+  std::string_view* transfer_encoding;
+  std::size_t* content_length;
+  bool* has_content_length;
+};
+Step framing_field(Scan& s, const FieldLine& f, BodyFraming out) {
+  if (equals_ignoring_case(f.name, "transfer-encoding")) {
+    return set_once(s, f, out.transfer_encoding);
+  }
+  if (equals_ignoring_case(f.name, "content-length")) {
+    if (*out.has_content_length) return s.fail(HttpError::bad_header, f.line_offset);
+    *out.has_content_length = true;
+    return parse_content_length(s, f, out.content_length);
+  }
   return Step::ok;
 }
 
@@ -225,12 +163,14 @@ HttpMethod method_of(std::string_view m) noexcept {
 
 Step scan_request(Scan& s, RequestHead* h) {
   // RFC 9112 §2.2: a server SHOULD ignore at least one empty line received
-  // before the request-line (left over from a previous message's body).
-  for (;;) {
-    if (s.at_end()) return Step::more;
-    const unsigned char c = s.peek();
-    if (c != '\r' && c != '\n') break;
+  // before the request-line (left over from a previous message's body). We
+  // ignore exactly one: a second is a request that is only a blank line,
+  // which deserves a 400 rather than a wait for a request-line.
+  if (s.at_end()) return Step::more;
+  if (s.peek() == '\r' || s.peek() == '\n') {
     if (const Step r = s.eol(HttpError::bad_request_line); r != Step::ok) return r;
+    if (s.at_end()) return Step::more;
+    if (s.peek() == '\r' || s.peek() == '\n') return s.fail(HttpError::bad_request_line, s.pos);
   }
 
   // request-line = method SP request-target SP HTTP-version (RFC 9112 §3).
@@ -263,17 +203,13 @@ Step scan_request(Scan& s, RequestHead* h) {
   }
   if (const Step r = s.eol(HttpError::bad_request_line); r != Step::ok) return r;
 
-  return scan_fields(s, [h](const Field& f, Scan& sc) -> Step {
-    if (name_is(f.name, "host")) return set_once(sc, f, &h->host);
-    if (name_is(f.name, "origin")) return set_once(sc, f, &h->origin);
-    if (name_is(f.name, "upgrade")) return set_once(sc, f, &h->upgrade);
-    if (name_is(f.name, "transfer-encoding")) return set_once(sc, f, &h->transfer_encoding);
-    if (name_is(f.name, "content-length")) {
-      if (h->has_content_length) return sc.fail(HttpError::bad_header, f.line_offset);
-      h->has_content_length = true;
-      return parse_content_length(sc, f, &h->content_length);
-    }
-    return Step::ok;
+  return scan_fields(s, [h](const FieldLine& f, Scan& sc) -> Step {
+    if (equals_ignoring_case(f.name, "host")) return set_once(sc, f, &h->host);
+    if (equals_ignoring_case(f.name, "origin")) return set_once(sc, f, &h->origin);
+    if (equals_ignoring_case(f.name, "upgrade")) return set_once(sc, f, &h->upgrade);
+    if (equals_ignoring_case(f.name, "expect")) return set_once(sc, f, &h->expect);
+    return framing_field(sc, f, {&h->transfer_encoding, &h->content_length,
+                                 &h->has_content_length});
   });
 }
 
@@ -310,9 +246,13 @@ Step scan_response(Scan& s, ResponseHead* h) {
   }
   if (const Step r = s.eol(HttpError::bad_status_line); r != Step::ok) return r;
 
-  // The fields are checked (a malformed one means a broken or hostile peer)
-  // but not kept: an hms client acts on the status alone.
-  return scan_fields(s, [](const Field&, Scan&) { return Step::ok; });
+  // Every field is checked (a malformed one means a broken or hostile
+  // peer); those that frame the body are kept, the rest are found with
+  // find_header().
+  return scan_fields(s, [h](const FieldLine& f, Scan& sc) -> Step {
+    return framing_field(sc, f, {&h->transfer_encoding, &h->content_length,
+                                 &h->has_content_length});
+  });
 }
 
 HttpResult finish(Step step, const Scan& s, std::size_t len) noexcept {
@@ -362,6 +302,28 @@ HttpResult parse_response_head(const char* data, std::size_t len, ResponseHead* 
   const HttpResult r = finish(scan_response(s, &h), s, len);
   if (r.status == HttpStatus::complete && out != nullptr) *out = h;
   return r;
+}
+
+std::string_view find_header(const char* head, std::size_t size, std::string_view name) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(head);
+  std::size_t pos = 0;
+  std::size_t bad = 0;
+  // Skip the empty lines a request may start with, then the start line.
+  while (pos != size && (b[pos] == '\r' || b[pos] == '\n')) {
+    if (scan_eol(b, pos, size, bad) != Step::ok) return {};
+  }
+  while (pos != size && b[pos] != '\n') ++pos;
+  if (pos == size) return {};
+  ++pos;
+  // The field lines, up to the blank line. Bytes that are not a valid head
+  // (a broken precondition) end the search instead of being trusted.
+  while (pos != size && b[pos] != '\r' && b[pos] != '\n') {
+    FieldLine f;
+    if (scan_field_line(b, pos, size, f, bad) != Step::ok) return {};
+    if (equals_ignoring_case(f.name, name)) return f.value;
+    if (scan_eol(b, pos, size, bad) != Step::ok) return {};
+  }
+  return {};
 }
 
 }  // namespace hms

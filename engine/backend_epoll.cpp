@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <system_error>
 
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 
@@ -50,6 +50,9 @@ class EpollBackend final : public IoBackend {
   void read(Conn& c);
   void on_event(std::uint64_t data, std::uint32_t events);
   void on_accept_ready(Listener& l);
+  // Level-triggered: a backlog we cannot take would report ready at once,
+  // again and again. Leave the listener out of the set for a moment.
+  void pause_listener(Listener& l);
 
   ReactorImpl& loop_;
   int epfd_ = -1;
@@ -98,7 +101,7 @@ void EpollBackend::add(Conn& c) {
 void EpollBackend::update(Conn& c) {
   if (!c.has(kRegistered)) return;
   epoll_event ev{};
-  ev.events = (c.has(kWaitBuffers | kClosing) ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
+  ev.events = (c.has(kWaitBuffers | kClosing | kReadEnded) ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
               (c.has(kWantRoom) ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
   ev.data.u64 = make_ud(&c, OpTag::recv);
   if (ev.events == 0) {
@@ -159,11 +162,19 @@ void EpollBackend::on_accept_ready(Listener& l) {
   for (int i = 0; i < kAcceptsPerEvent && !l.closed; ++i) {
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK) loop_.on_accept_error(l, errno);
+      if (errno != EAGAIN && errno != EWOULDBLOCK && loop_.on_accept_error(l, errno)) pause_listener(l);
       return;
     }
     loop_.on_accepted(l, fd);
   }
+}
+
+void EpollBackend::pause_listener(Listener& l) {
+  epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr);
+  Listener* lp = &l;
+  loop_.add_timer(std::chrono::milliseconds(50), {}, [this, lp] {
+    if (!lp->closed) add_listener(*lp);
+  });
 }
 
 void EpollBackend::on_event(std::uint64_t data, std::uint32_t events) {
@@ -178,7 +189,7 @@ void EpollBackend::on_event(std::uint64_t data, std::uint32_t events) {
         loop_.on_room(c);
         update(c);
       }
-      if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.has(kClosing | kWaitBuffers)) read(c);
+      if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.has(kClosing | kWaitBuffers | kReadEnded)) read(c);
       if (c.has(kClosing)) loop_.maybe_finalize(c);
       break;
     }

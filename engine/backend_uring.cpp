@@ -18,7 +18,7 @@
 #include <system_error>
 
 #include "hms/log.hpp"
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 
@@ -172,11 +172,12 @@ void UringBackend::remove_listener(Listener& l) {
 
 void UringBackend::on_accept_cqe(Listener& l, int res, bool more) {
   if (!more) l.accept_active = false;
+  bool back_off = false;
   if (res >= 0) loop_.on_accepted(l, res);
-  else loop_.on_accept_error(l, -res);
+  else back_off = loop_.on_accept_error(l, -res);
   if (l.accept_active || l.closed) return;
-  if (res == -EMFILE || res == -ENFILE) {
-    // Try again shortly rather than spin.
+  if (back_off) {
+    // No descriptor to refuse with: try again shortly rather than spin.
     Listener* lp = &l;
     loop_.add_timer(kAcceptRetry, {}, [this, lp] {
       if (!lp->closed && !lp->accept_active) arm_accept(*lp);

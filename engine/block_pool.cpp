@@ -3,16 +3,20 @@
 
 #include <sys/mman.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <new>
 #include <system_error>
 
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 
 namespace {
+
+constexpr std::size_t kBigBlock = std::size_t{1} << 20;
+std::atomic<std::size_t> g_big_freed{0};  // relaxed: a hint for trim_memory
 
 // A heap block: the Block header, then the bytes and their padding, in one
 // allocation.
@@ -29,12 +33,16 @@ class HeapBlock final : public Block {
     return b;
   }
   void destroy() noexcept {
+    if (capacity_ >= kBigBlock) g_big_freed.fetch_add(capacity_, std::memory_order_relaxed);
     this->~HeapBlock();
     std::free(this);
   }
 };
 
 }  // namespace
+
+std::size_t big_blocks_freed() noexcept { return g_big_freed.load(std::memory_order_relaxed); }
+void reset_big_blocks_freed() noexcept { g_big_freed.store(0, std::memory_order_relaxed); }
 
 Block* Block::try_heap(std::size_t capacity) noexcept { return HeapBlock::make(capacity); }
 

@@ -96,6 +96,7 @@ class BlockPool {
   // Return lanes into this pool, one per producing reactor (set by a
   // ShardMesh before the reactors run; read by the owner when draining).
   void add_inbound_lane(ReturnLane* lane) { inbound_.push_back(lane); }
+  void clear_inbound_lanes() noexcept { inbound_.clear(); }
 
  private:
   void give_back(PoolBlock* b) noexcept;  // owner thread

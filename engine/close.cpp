@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "hms/log.hpp"
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 
@@ -47,7 +47,7 @@ void ReactorImpl::conn_close(Conn& c, CloseReason reason, std::string msg, bool 
       HMS_LOG(info, "%s: closing connection %llu: %s", c.peer_name.c_str(), static_cast<unsigned long long>(c.id),
               c.close_info.message.c_str());
   }
-  c.asm_block.reset();
+  release_assembly(c);
   if (now_) {
     c.set(kAborted);
     // Drop what was not handed to the kernel yet. The segments of a send
@@ -86,10 +86,11 @@ void ReactorImpl::finalize(Conn& c) {
   // Outside every callback of this connection (Redis frees clients so too).
   c.out.clear();
   c.out.scratch.reset();
-  c.asm_block.reset();
+  release_assembly(c);
   // No list may keep a pointer to the connection past its deletion.
   if (!buffer_waiters_.empty()) std::erase(buffer_waiters_, &c);
   if (c.has(kPinner)) std::erase(pinners_, &c);
+  if (c.has(kInPartials)) std::erase(partials_, &c);
   if (c.soft_timer) cancel_timer(c.soft_timer);
   if (c.close_timer) cancel_timer(c.close_timer);
   if (c.room_timer) cancel_timer(c.room_timer);

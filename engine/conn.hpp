@@ -47,6 +47,8 @@ enum ConnFlag : std::uint32_t {
   kPinner = 1u << 10,      // on the reactor's list of pinning connections
   kViaHttp = 1u << 11,     // came up through an HTTP CONNECT
   kStream = 1u << 12,      // a pipe or file: read(2)-style, never sent to
+  kReadEnded = 1u << 13,   // the peer's EOF came in: nothing more to read
+  kInPartials = 1u << 14,  // on the reactor's list of partial reads
   // epoll backend
   kRegistered = 1u << 16,  // fd added to the epoll set
   kParked = 1u << 17,      // fd taken out of the set while waiting for buffers
@@ -78,10 +80,13 @@ class Conn final : public Connection {
   const ListenOptions* listen_opts = nullptr;  // accepted: the listener's
 
   // ---- receive: a partial frame or HTTP head carried to the next read.
-  BufRef asm_block;             // assembly block
+  BufRef asm_block;             // assembly block (grows as bytes arrive)
   std::size_t asm_len = 0;      // bytes in it
-  std::size_t asm_need = 0;     // bytes the frame needs (0: header not in)
+  std::size_t asm_need = 0;     // bytes the frame needs (kHeaderSize until the header is in)
+  std::size_t asm_reserved = 0; // bytes of the partial budget it holds
   std::string head;             // HTTP head bytes
+  // When the frame or head now partly read began (read_timeout); {}: none.
+  std::chrono::steady_clock::time_point partial_since{};
 
   // ---- send
   SendQueue out;

@@ -7,7 +7,7 @@
 #include <cstring>
 
 #include "hms/log.hpp"
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 
@@ -37,6 +37,10 @@ bool Connection::upgraded() const noexcept {
   const Conn& c = Conn::of(*this);
   return c.mode == ConnMode::frames && c.has(kViaHttp);
 }
+void Connection::set_max_body(std::uint32_t n) noexcept { Conn::of(*this).opts.decode.max_body = n; }
+
+void ConnectionHandler::on_read_end(Connection& c) { c.close(CloseReason::peer_closed, "peer closed the connection"); }
+
 void Connection::note_frames_out(std::size_t n) noexcept { Conn::of(*this).loop->stats.frames_out += n; }
 
 void Connection::close(CloseReason reason, std::string message) {
@@ -147,9 +151,14 @@ void arm_soft_timer(ReactorImpl& r, Conn& c, std::chrono::nanoseconds after) {
 
 }  // namespace
 
+// What waits behind the segment at the head of the queue (the one in flight,
+// or next to go): what the output limits count, so that one frame as large
+// as a limit still reaches a reader that keeps up.
+static std::size_t waiting_bytes(Conn& c) noexcept { return c.out.empty() ? 0 : c.out.bytes() - c.out.at(0).len; }
+
 void ReactorImpl::queued_more(Conn& c, std::size_t) {
   const OutputLimits& lim = c.opts.limits;
-  const std::size_t queued = c.out.bytes();
+  const std::size_t queued = waiting_bytes(c);
   if (lim.hard && queued > lim.hard) {
     ++stats.slow_disconnects;
     conn_close(c, CloseReason::output_limit,
@@ -166,7 +175,7 @@ void ReactorImpl::queued_more(Conn& c, std::size_t) {
       return;
     }
   }
-  if (queued >= c.high_water) c.set(kAboveHigh);
+  if (c.out.bytes() >= c.high_water) c.set(kAboveHigh);
   mark_dirty(c);
 }
 
@@ -231,7 +240,7 @@ void ReactorImpl::on_send_done(Conn& c, int res) {
   stats.bytes_out += sent;
   c.out.consume(sent);
   if (c.has(kAborted)) c.out.clear();  // abort() dropped the rest
-  if (c.out.bytes() <= c.opts.limits.soft) c.soft_since = {};
+  if (waiting_bytes(c) <= c.opts.limits.soft) c.soft_since = {};
   if (!c.out.empty()) {
     mark_dirty(c);
   } else if (c.out.scratch && c.out.scratch->refs() == 1) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "hms/log.hpp"
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 

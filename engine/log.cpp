@@ -51,6 +51,27 @@ bool parse_log_level(const char* text, LogLevel* out) noexcept {
   return false;
 }
 
+std::string printable(std::string_view text, std::size_t max) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  const std::size_t n = text.size() < max ? text.size() : max;
+  out.reserve(n + 8);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += digits[c >> 4];
+      out += digits[c & 15];
+    }
+  }
+  if (text.size() > n) out += "...";
+  return out;
+}
+
 void log(LogLevel level, const char* fmt, ...) noexcept {
   char line[2048];
   timespec ts{};

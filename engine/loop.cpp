@@ -1,9 +1,10 @@
 // The loop: set-up, run(), sleeping and waking, posted tasks, sources,
 // timers and the flush.
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
-#include <sys/eventfd.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -124,7 +125,7 @@ ReactorImpl::~ReactorImpl() {
     if (c->fd >= 0) ::close(c->fd);
     c->out.clear();
     c->out.scratch.reset();
-    c->asm_block.reset();
+    release_assembly(*c);
     delete c;
   }
   conns_.clear();
@@ -292,6 +293,7 @@ void ReactorImpl::pass() {
   pool.drain_returned();
   drain_sources();
   run_timers();
+  check_partials();
   check_pool();  // before the retry (it frees buffers) and the flush
   retry_buffer_waiters();
   // Hooks batch work gathered while handling completions (the hub hands
@@ -300,6 +302,18 @@ void ReactorImpl::pass() {
   flush();
   finalize_pending();
   flush_wakes();
+  trim_memory();
+}
+
+// Big frames come and go (a 16 MiB log line, an attacker's announced
+// body); glibc keeps freed memory in its arenas. Once enough has been
+// freed, hand it back to the system, at most once a second.
+void ReactorImpl::trim_memory() {
+  constexpr std::size_t kTrimAfter = std::size_t{32} << 20;
+  if (big_blocks_freed() < kTrimAfter || now - last_trim_ < std::chrono::seconds(1)) return;
+  last_trim_ = now;
+  reset_big_blocks_freed();
+  malloc_trim(0);
 }
 
 void ReactorImpl::wake_later(ReactorImpl* other) {

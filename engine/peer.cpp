@@ -53,7 +53,7 @@ Reply::~Reply() {
 void Reply::ok(std::string_view body) {
   if (!armed_) return;
   armed_ = false;
-  if (auto p = peer_.lock()) p->send_reply(rid_, FrameType::reply, body);
+  if (auto p = peer_.lock()) p->answer(rid_, FrameType::reply, body);
 }
 
 void Reply::error(std::string_view message) {
@@ -61,7 +61,7 @@ void Reply::error(std::string_view message) {
   armed_ = false;
   // The reference sends 'unknown error' for an error without a message.
   if (message.empty()) message = "unknown error";
-  if (auto p = peer_.lock()) p->send_reply(rid_, FrameType::error, message);
+  if (auto p = peer_.lock()) p->answer(rid_, FrameType::error, message);
 }
 
 // ---------------------------------------------------------------- peer
@@ -96,8 +96,21 @@ void Peer::close() {
   if (conn_) conn_->close();
 }
 
+void Peer::answer(std::uint16_t rid, FrameType type, std::string_view body) {
+  if (unanswered_) --unanswered_;
+  send_reply(rid, type, body);
+  // The peer half-closed while we still owed answers: the last one is out.
+  if (unanswered_ == 0 && read_ended_ && conn_) conn_->close(CloseReason::peer_closed, "peer closed the connection");
+}
+
 void Peer::send_reply(std::uint16_t rid, FrameType type, std::string_view body) {
   if (!conn_) return;
+  if (body.size() > kDefaultMaxBody) {
+    // Nothing we send may be larger than a peer accepts: an error instead.
+    static constexpr std::string_view kTooLarge = "Reply too large";
+    type = FrameType::error;
+    body = kTooLarge;
+  }
   std::uint8_t* p = conn_->reserve(kHeaderSize + body.size());
   encode_header(p, type, rid, static_cast<std::uint32_t>(body.size()));
   if (!body.empty()) std::memcpy(p + kHeaderSize, body.data(), body.size());
@@ -106,7 +119,7 @@ void Peer::send_reply(std::uint16_t rid, FrameType type, std::string_view body) 
 }
 
 bool Peer::send_message(Opcode op, std::string_view id, std::string_view payload) {
-  if (!conn_ || conn_->closing() || id.size() > 0xffff) return false;
+  if (!conn_ || conn_->closing() || !message_fits(id.size(), payload.size())) return false;
   const std::size_t head = message_head_size(id.size());
   std::uint8_t* p = conn_->reserve(head + payload.size());
   encode_message_head(p, FrameType::message, 0, op, id, payload.size());
@@ -143,10 +156,11 @@ bool Peer::begin_request(ReplyCallback& cb, std::uint16_t* rid) {
 }
 
 void Peer::request(Opcode op, std::string_view id, std::string_view payload, ReplyCallback cb) {
-  if (id.size() > 0xffff) {
+  if (!message_fits(id.size(), payload.size())) {
+    // Never sent: a peer would refuse it (or the length would not fit).
     Result fail;
     fail.status = Result::Status::rejected;
-    fail.text = "id longer than 65535 bytes";
+    fail.text = id.size() > kMaxIdSize ? "id longer than 65535 bytes" : "message too large";
     if (cb) cb(fail);
     return;
   }
@@ -228,9 +242,8 @@ void Peer::unsubscribe(std::string_view id, ReplyCallback cb) {
 namespace {
 bool send_event(Connection* c, Opcode op, std::string_view id, std::string_view origin,
                 std::string_view data) {
-  if (!c || c->closing()) return false;
+  if (!c || c->closing() || !event_fits(id.size(), origin.size(), data.size())) return false;
   const std::size_t idlen = id.size() + 1 + origin.size();
-  if (idlen > 0xffff) return false;
   const std::size_t head = message_head_size(idlen);
   std::uint8_t* p = c->reserve(head + data.size());
   encode_event_head(p, op, id, origin, data.size());
@@ -283,15 +296,19 @@ void Peer::on_frame(Connection&, const FrameView& f, const BufRef& storage) {
       msg.payload = m.payload_text();
       msg.frame = &f;
       msg.storage = &storage;
+      const Handler* h = handlers_->find(m.opcode);
       // The reference records the peer's subscriptions before (and whether
-      // or not) a handler answers.
-      if (m.opcode == static_cast<std::uint8_t>(Opcode::subscribe)) peer_subs_.emplace(m.service);
+      // or not) a handler answers. We record only what a handler takes: a
+      // peer refused (before its handshake, say) must not grow our state.
+      if (m.opcode == static_cast<std::uint8_t>(Opcode::subscribe) && h && *h) peer_subs_.emplace(m.service);
       if (m.opcode == static_cast<std::uint8_t>(Opcode::unsubscribe)) {
         if (auto it = peer_subs_.find(m.service); it != peer_subs_.end()) peer_subs_.erase(it);
       }
-      const Handler* h = handlers_->find(m.opcode);
-      Reply reply = f.header.type == FrameType::request ? Reply(weak_from_this(), f.header.request_id)
-                                                        : Reply();
+      Reply reply;
+      if (f.header.type == FrameType::request) {
+        reply = Reply(weak_from_this(), f.header.request_id);
+        ++unanswered_;
+      }
       if (!h || !*h) {
         reply.error(kNotSupported);
         return;
@@ -349,6 +366,23 @@ void Peer::on_close(Connection&, const CloseInfo& info) {
     auto fn = std::move(on_close_);
     fn(info);
   }
+  on_drain_ = nullptr;
+  on_upgrade_ = nullptr;
+}
+
+void Peer::on_read_end(Connection& c) {
+  // Every request read before the peer's half-close is answered first.
+  read_ended_ = true;
+  if (unanswered_ == 0) c.close(CloseReason::peer_closed, "peer closed the connection");
+}
+
+void Peer::detach() {
+  if (!conn_) return;
+  conn_->set_handler(nullptr);
+  conn_ = nullptr;
+  auto keep = std::move(self_);
+  fail_pending();
+  on_close_ = nullptr;
   on_drain_ = nullptr;
   on_upgrade_ = nullptr;
 }

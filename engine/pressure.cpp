@@ -5,7 +5,7 @@
 #include <atomic>
 
 #include "hms/log.hpp"
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 

@@ -1,8 +1,8 @@
-// The public Reactor: a thin facade over ReactorImpl (loop.hpp), and the
+// The public Reactor: a thin facade over ReactorImpl (reactor_impl.hpp), and the
 // names of the engine's enums.
 #include "hms/reactor.hpp"
 
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
 

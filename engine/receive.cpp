@@ -1,12 +1,35 @@
 // The receive side: bytes from the backend become frames (decoded in place,
 // a frame that straddles reads assembled once) or plain bytes.
+//
+// ### Assembly and its budget
+// A frame that does not end in the read it began in is copied into an
+// assembly block. The block grows as the frame's bytes arrive (doubling,
+// from 64 KiB, up to the frame's size), never to the size a header merely
+// announces, and every byte of it counts against a process-wide budget
+// (set_partial_budget): a peer that announces 16 MiB and sends 10 bytes
+// holds 64 KiB, and many such peers cannot exhaust memory together.
+#include <atomic>
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "hms/log.hpp"
-#include "loop.hpp"
+#include "reactor_impl.hpp"
 
 namespace hms {
+
+namespace {
+
+constexpr std::size_t kFirstAssembly = 64 * 1024;
+
+std::atomic<std::size_t> g_partial_bytes{0};  // relaxed: a tally, nothing published
+std::atomic<std::size_t> g_partial_budget{std::size_t{256} << 20};
+
+}  // namespace
+
+void set_partial_budget(std::size_t bytes) noexcept { g_partial_budget.store(bytes, std::memory_order_relaxed); }
+std::size_t partial_budget() noexcept { return g_partial_budget.load(std::memory_order_relaxed); }
+std::size_t partial_bytes() noexcept { return g_partial_bytes.load(std::memory_order_relaxed); }
 
 std::string hex_sample(const std::uint8_t* p, std::size_t len) {
   static const char* digits = "0123456789abcdef";
@@ -20,10 +43,16 @@ std::string hex_sample(const std::uint8_t* p, std::size_t len) {
   return out;
 }
 
+void release_assembly(Conn& c) noexcept {
+  if (c.asm_reserved) g_partial_bytes.fetch_sub(c.asm_reserved, std::memory_order_relaxed);
+  c.asm_reserved = 0;
+  c.asm_block.reset();
+  c.asm_len = c.asm_need = 0;
+}
+
 namespace {
 
-void protocol_error(ReactorImpl& r, Conn& c, const DecodeResult& d, const std::uint8_t* p,
-                    std::size_t len) {
+void protocol_error(ReactorImpl& r, Conn& c, const DecodeResult& d, const std::uint8_t* p, std::size_t len) {
   ++r.stats.protocol_errors;
   HMS_LOG(warn, "%s: protocol error %s at byte %zu of the frame: %s; closing", c.peer_name.c_str(),
           to_string(d.error), d.error_offset, hex_sample(p, len).c_str());
@@ -31,15 +60,59 @@ void protocol_error(ReactorImpl& r, Conn& c, const DecodeResult& d, const std::u
   r.conn_close(c, CloseReason::protocol_error, std::string("protocol error: ") + to_string(d.error), false);
 }
 
+// Hands a frame over. An allocation failure while handling it closes this
+// connection (the one whose frame it was), never the reactor.
+bool hand_over(ReactorImpl& r, Conn& c, const FrameView& f, const BufRef& storage) {
+  ++r.stats.frames_in;
+  try {
+    c.handler->on_frame(c, f, storage);
+  } catch (const std::bad_alloc&) {
+    ++r.stats.oom_closes;
+    HMS_LOG(warn, "%s: out of memory handling a frame; closing", c.peer_name.c_str());
+    r.conn_close(c, CloseReason::local, "out of memory", true);
+    return false;
+  }
+  return !c.has(kClosing);
+}
+
+// Makes room for `want` bytes in the assembly block (growing by doubling,
+// never past the frame's size). False: closed (budget or memory).
+bool make_room(ReactorImpl& r, Conn& c, std::size_t want) {
+  const std::size_t have = c.asm_block ? c.asm_block->capacity() : 0;
+  if (want <= have) return true;
+  std::size_t cap = have ? have * 2 : kFirstAssembly;
+  if (cap < want) cap = want;
+  if (cap > c.asm_need) cap = c.asm_need;
+  const std::size_t more = cap - c.asm_reserved;
+  const std::size_t before = g_partial_bytes.fetch_add(more, std::memory_order_relaxed);
+  const std::size_t budget = g_partial_budget.load(std::memory_order_relaxed);
+  if (budget && before + more > budget) {
+    g_partial_bytes.fetch_sub(more, std::memory_order_relaxed);
+    ++r.stats.budget_closes;
+    HMS_LOG(warn, "%s: partial frames over the memory budget (%zu bytes); closing", c.peer_name.c_str(), budget);
+    r.conn_close(c, CloseReason::local, "memory budget for partial frames exceeded", true);
+    return false;
+  }
+  c.asm_reserved += more;
+  Block* b = Block::try_heap(cap);
+  if (!b) {
+    ++r.stats.oom_closes;
+    HMS_LOG(warn, "%s: out of memory for a %zu-byte frame; closing", c.peer_name.c_str(), c.asm_need);
+    r.conn_close(c, CloseReason::local, "out of memory", true);
+    return false;
+  }
+  if (c.asm_len) std::memcpy(b->data(), c.asm_block->data(), c.asm_len);
+  c.asm_block = BufRef::adopt(b);
+  return true;
+}
+
 // Decodes the frames in [p, p+len) of `blk`, in place; a tail that is not a
-// whole frame is carried to the next read in an assembly block sized for
-// the whole frame (once the header is in), so it is copied once.
+// whole frame starts an assembly.
 void feed_frames(ReactorImpl& r, Conn& c, const BufRef& blk, const std::uint8_t* p, std::size_t len) {
   while (len && !c.has(kClosing)) {
     const DecodeResult d = decode_frame(p, len, c.opts.decode);
     if (d.status == DecodeStatus::frame) {
-      ++r.stats.frames_in;
-      c.handler->on_frame(c, d.frame, blk);
+      if (!hand_over(r, c, d.frame, blk)) return;
       p += d.size;
       len -= d.size;
       continue;
@@ -48,11 +121,10 @@ void feed_frames(ReactorImpl& r, Conn& c, const BufRef& blk, const std::uint8_t*
       protocol_error(r, c, d, p, len);
       return;
     }
-    const std::size_t cap = len >= kHeaderSize ? d.size : kHeaderSize;
-    c.asm_block = BufRef::adopt(Block::heap(cap));
+    c.asm_need = len >= kHeaderSize ? d.size : kHeaderSize;
+    if (!make_room(r, c, len)) return;
     std::memcpy(c.asm_block->data(), p, len);
     c.asm_len = len;
-    c.asm_need = cap;
     return;
   }
 }
@@ -64,6 +136,7 @@ bool continue_assembly(ReactorImpl& r, Conn& c, const std::uint8_t*& p, std::siz
   while (c.asm_block && len) {
     const std::size_t want = c.asm_need - c.asm_len;
     const std::size_t take = len < want ? len : want;
+    if (!make_room(r, c, c.asm_len + take)) return false;
     std::memcpy(c.asm_block->data() + c.asm_len, p, take);
     c.asm_len += take;
     p += take;
@@ -82,25 +155,24 @@ bool continue_assembly(ReactorImpl& r, Conn& c, const std::uint8_t*& p, std::siz
     const DecodeResult d = decode_frame(c.asm_block->data(), c.asm_len, c.opts.decode);
     if (d.status == DecodeStatus::error) {
       protocol_error(r, c, d, c.asm_block->data(), c.asm_len);
-      c.asm_block.reset();
+      release_assembly(c);
       return false;
     }
     if (d.status == DecodeStatus::need_more) {
-      // Only the header was in: grow to the frame's full size.
-      BufRef bigger = BufRef::adopt(Block::heap(d.size));
-      std::memcpy(bigger->data(), c.asm_block->data(), c.asm_len);
-      c.asm_block = std::move(bigger);
-      c.asm_need = d.size;
+      c.asm_need = d.size;  // only the header was in: now the frame's size is known
       continue;
     }
     ++r.stats.assembled_frames;
-    ++r.stats.frames_in;
     BufRef done = std::move(c.asm_block);
-    c.asm_len = c.asm_need = 0;
-    c.handler->on_frame(c, d.frame, done);
-    if (c.has(kClosing)) return false;
+    release_assembly(c);
+    if (!hand_over(r, c, d.frame, done)) return false;
   }
   return true;
+}
+
+bool reading_a_head(const Conn& c) {
+  return (c.mode == ConnMode::detect || c.mode == ConnMode::server_head || c.mode == ConnMode::client_head) &&
+         !c.head.empty();
 }
 
 }  // namespace
@@ -111,26 +183,82 @@ void ReactorImpl::on_data(Conn& c, BufRef blk, std::size_t n) {
   const std::uint8_t* p = blk->data();
   std::size_t len = n;
   if (c.mode != ConnMode::frames && c.mode != ConnMode::bytes) {
-    if (!handle_head(*this, c, p, len)) return;
-    if (len == 0) return;
+    const bool more = handle_head(*this, c, p, len);
+    note_partial(c, reading_a_head(c));
+    if (!more || len == 0) return;
   }
   if (!c.handler) {
     conn_close(c, CloseReason::local, "no handler", true);
     return;
   }
   if (c.mode == ConnMode::bytes) {
-    c.handler->on_bytes(c, p, len, blk);
+    try {
+      c.handler->on_bytes(c, p, len, blk);
+    } catch (const std::bad_alloc&) {
+      ++stats.oom_closes;
+      conn_close(c, CloseReason::local, "out of memory", true);
+    }
     return;
   }
-  if (!continue_assembly(*this, c, p, len)) return;
-  if (len) feed_frames(*this, c, blk, p, len);
+  if (continue_assembly(*this, c, p, len) && len) feed_frames(*this, c, blk, p, len);
+  note_partial(c, static_cast<bool>(c.asm_block));
+}
+
+void ReactorImpl::note_partial(Conn& c, bool partial) {
+  if (!partial || c.has(kClosing)) {
+    c.partial_since = {};
+    return;
+  }
+  if (c.opts.read_timeout.count() <= 0 || c.partial_since != std::chrono::steady_clock::time_point{}) return;
+  c.partial_since = now;
+  if (!c.has(kInPartials)) {
+    c.set(kInPartials);
+    partials_.push_back(&c);
+  }
+}
+
+void ReactorImpl::check_partials() {
+  if (partials_.empty() || now - last_partial_sweep_ < std::chrono::milliseconds(250)) return;
+  last_partial_sweep_ = now;
+  std::size_t keep = 0;
+  for (Conn* c : partials_) {
+    const bool idle = c->has(kClosing | kFreed) || c->partial_since == std::chrono::steady_clock::time_point{};
+    if (!idle && now - c->partial_since > c->opts.read_timeout) {
+      ++stats.read_timeouts;
+      HMS_LOG(info, "%s: a frame or head begun %lld ms ago is not finished; closing", c->peer_name.c_str(),
+              static_cast<long long>(
+                  std::chrono::duration_cast<std::chrono::milliseconds>(now - c->partial_since).count()));
+      conn_close(*c, CloseReason::local, "read timeout", true);
+    } else if (!idle) {
+      partials_[keep++] = c;
+      continue;
+    }
+    c->clear(kInPartials);
+  }
+  partials_.resize(keep);
 }
 
 void ReactorImpl::on_recv_end(Conn& c, int res) {
   if (c.has(kClosing)) return;
   if (res == 0) {
-    // Orderly EOF: what we still have to say goes out first.
-    conn_close(c, CloseReason::peer_closed, "peer closed the connection", false);
+    // Orderly EOF (maybe a half-close): nothing more to read. What is
+    // still owed goes out first; the handler decides when to close.
+    c.set(kReadEnded);
+    io_->reads_stopped(c);
+    if (c.handler) c.handler->on_read_end(c);
+    if (c.has(kClosing)) return;
+    if (!c.handler || c.opts.limits.close_timeout.count() <= 0) {
+      conn_close(c, CloseReason::peer_closed, "peer closed the connection", false);
+      return;
+    }
+    // The handler still owes answers; not for ever (close_timeout).
+    const std::uint64_t id = c.id;
+    c.close_timer = add_timer(c.opts.limits.close_timeout, {}, [this, id] {
+      if (Conn* cc = find(id)) {
+        cc->close_timer = 0;
+        conn_close(*cc, CloseReason::peer_closed, "peer closed the connection; answers not done in time", false);
+      }
+    });
     return;
   }
   const int e = -res;

@@ -77,6 +77,21 @@ void client_options(CLI::App* sub, Args& a) {
       ->check(CLI::PositiveNumber);
 }
 
+// `hms terminal`: hms-hub's flags (the same code), with the reference's
+// -d,--dock and -t,--tag. The reference's -t is --tag, so the hub's
+// --threads keeps only its long name here.
+void terminal_options(CLI::App* sub, Args& a) {
+  hub::add_hub_flags(*sub, a.hub);
+  if (CLI::Option* threads = sub->get_option_no_throw("--threads")) {
+    const std::string what = threads->get_description();
+    sub->remove_option(threads);
+    sub->add_option("--threads", a.hub.opts.threads, what)->capture_default_str()->check(CLI::Range(1u, 64u));
+  }
+  sub->get_option("--env")->allow_extra_args(false);
+  sub->add_flag("-d,--dock", a.with_dock, "Also run a dock in this process (not available yet)");
+  sub->add_option("-t,--tag", a.serve_tags, "Tags of the --dock dock")->allow_extra_args(false);
+}
+
 void service_options(CLI::App* sub, Args& a, bool update) {
   sub->add_option("-s,--start", a.start, "Start script (no value: edit it in $EDITOR)")
       ->expected(0, 1)
@@ -197,12 +212,7 @@ Parsed parse_args(int argc, char** argv) {
   sub->add_option("-o,--out", a.out, "Write to this file (default: stdout)")->type_name("FILE");
 
   sub = command(app, "terminal", "Run a hub (the reference's terminal) on this machine", a);
-  sub->add_option("-p,--port", a.serve_port, "Port to listen on (default 10002)")->check(CLI::Range(0, 65535));
-  sub->add_flag("-d,--dock", a.with_dock, "Also run a dock in this process (not available yet)");
-  sub->add_option("--db", a.db, "Registry file")->type_name("FILE");
-  sub->add_option("-t,--tag", a.serve_tags, "Tags of the --dock dock")->allow_extra_args(false);
-  sub->add_option("-e,--env", a.serve_env, "Default env for new services, KEY=VALUE (repeatable)")
-      ->allow_extra_args(false);
+  terminal_options(sub, a);
 
   sub = command(app, "dock", "Run a dock on this machine: hms dock <remote>", a);
   positionals(sub, a, "the hub's remote");

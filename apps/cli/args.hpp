@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "options.hpp"  // apps/hub: the hub's flags, shared with hms-hub
+
 namespace hms::cli {
 
 struct Args {
@@ -54,10 +56,12 @@ struct Args {
   bool yes = false;
   std::optional<std::string> fingerprint;
 
-  // terminal and dock (the servers)
+  // terminal: the hub's own flags (as hms-hub's), and the reference's.
+  hub::HubFlags hub;
+  // dock (and terminal's --dock, --tag)
   std::optional<std::uint16_t> serve_port;
   std::optional<std::string> db, id;
-  std::vector<std::string> serve_tags, serve_env;
+  std::vector<std::string> serve_tags;
   bool with_dock = false, is_default = false;
 
   // Root flags.

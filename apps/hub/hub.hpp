@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,7 +39,26 @@ struct HubOptions {
   std::optional<std::string> token;    // handshakes must carry it
   std::uint32_t recv_buffers = 1024;   // per shard
   std::uint32_t recv_buffer_size = 32 * 1024;
+
+  // ---- Nothing waits for ever (the reference pings every 15 s, 5 s to answer).
+  std::chrono::milliseconds ping_interval{15000};  // every peer, dock and client
+  std::chrono::milliseconds ping_timeout{5000};    // no pong in time: dropped
+  std::chrono::milliseconds handshake_timeout{10000};  // HTTP head + handshake
+  std::chrono::milliseconds read_timeout{30000};   // a frame begun must finish
+  std::chrono::milliseconds dock_timeout{10000};   // every hub-to-dock request
+
+  // ---- Nothing grows without bound. Limits agree: a frame the hub takes
+  // is smaller than a client's hard output limit, so it reaches any reader
+  // that keeps up.
+  std::uint32_t max_frame = 16u << 20;             // frame body, after the handshake
+  std::uint32_t max_frame_before_handshake = 64 * 1024;
+  std::size_t partial_budget = std::size_t{256} << 20;  // all partly received frames
 };
+
+// Limits on one service record, so a stored record can always be sent.
+inline constexpr std::size_t kMaxServiceIdBytes = 256;
+inline constexpr std::size_t kMaxServiceBytes = 256 * 1024;  // its JSON
+inline constexpr std::size_t kMaxServiceEnv = 1024;          // variables
 
 class HubImpl;
 

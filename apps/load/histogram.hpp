@@ -15,9 +15,12 @@ namespace hms::load {
 
 class LatencyHistogram {
  public:
-  void record(std::uint64_t ns) noexcept {
-    ++counts_[index_of(ns)];
-    ++total_;
+  void record(std::uint64_t ns) noexcept { record(ns, 1); }
+  // `n` values of `ns` at once: a run of frames that were stamped together
+  // and received together has one latency.
+  void record(std::uint64_t ns, std::uint64_t n) noexcept {
+    counts_[index_of(ns)] += n;
+    total_ += n;
     max_ = std::max(max_, ns);
   }
 

@@ -8,15 +8,25 @@
 //    every client listens could not be expected at every client.
 // 2. Docks connect in a bounded window (at most `connect_window` waiting for
 //    their handshake reply at once, so the hub's accept backlog is never
-//    overrun by a burst of blocking connects), handshake as docks and answer
-//    every command with ok. A dock streams stdout frames for its service
-//    (dock i runs web<i mod services>) once the hub has subscribed it, as a
-//    real dock only sends what its peer listens to.
+//    overrun by a burst of connects), handshake as docks and answer every
+//    command with ok. A dock streams stdout frames for its service (dock i
+//    runs web<i mod services>) once the hub has subscribed it, as a real
+//    dock only sends what its peer listens to.
 // 3. After every dock is up, `warmup` seconds pass unmeasured, then the
 //    window of `duration` seconds. A frame counts when it is *received*
 //    inside the window: its latency (receive time minus the send time it
 //    carries, both CLOCK_MONOTONIC on this machine) is recorded and its
 //    sequence number checked for gaps.
+//
+// ### Cheaper than the hub it measures
+// hms-load runs on plain nonblocking sockets and epoll (`threads` loops,
+// docks and clients dealt out round robin), not on the engine: see
+// worker.hpp for what one frame costs. The clock is read once per batch a
+// dock writes and once per read a client makes, so at full rate a frame's
+// latency is that of its batch (off by the few microseconds one batch takes
+// to write or walk); at low rates a batch is one frame. The summary reports
+// hms-load's own CPU beside the hub's: a busiest thread near a whole core
+// means the rate measured is hms-load's limit, not the hub's.
 //
 // ### The stdout payload
 //   send time (u64 ns, CLOCK_MONOTONIC) | sequence (u64, per dock, from 0) |
@@ -24,18 +34,20 @@
 // all little-endian. So the payload is at least kStampBytes long.
 //
 // ### Backpressure (never buffer without bound)
-// A dock writes only while its connection is below its high-water mark and
-// waits for on_drain otherwise. With rate 0 (as fast as possible) the docks
+// A dock writes only while the kernel takes all it offers; after a short
+// write it waits for EPOLLOUT (hms-load itself queues at most the rest of
+// the one frame the kernel cut). With rate 0 (as fast as possible) the docks
 // together also keep at most `window_kb` per client of frames in flight end
-// to end (sent, not yet received by the slowest client): the hub never queues
-// more than that for a client, so it never has to disconnect one of ours as a
-// slow reader, and the measured rate is what the whole path sustains. With a
-// fixed rate, a frame that falls due while its dock cannot write is skipped
-// (counted), not queued.
+// to end (sent, not yet received or known lost by the slowest client): the
+// hub never queues more than that for a client, so it never has to
+// disconnect one of ours as a slow reader, and the measured rate is what the
+// whole path sustains. With a fixed rate, a frame that falls due while its
+// dock cannot write is skipped (counted), not queued.
 #pragma once
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -54,15 +66,15 @@ struct Options {
   unsigned clients = 1;
   std::size_t payload = 100;          // stdout payload bytes (>= kStampBytes)
   double rate = 0;                    // frames/s per dock; 0: as fast as possible
+  unsigned batch = 256;               // rate 0: frames a dock writes with one send(2)
   std::string subscribe = "*";        // what every client subscribes to
   unsigned services = 1;              // web0..web<services-1>
   double duration = 5;                // measured seconds
   double warmup = 1;                  // unmeasured seconds before
-  unsigned threads = 1;               // reactor threads in this process
+  unsigned threads = 1;               // worker threads (epoll loops) in this process
   bool raw = false;                   // raw frames instead of HTTP CONNECT
   std::optional<pid_t> hub_pid;       // sample its RSS and CPU
   std::size_t window_kb = 1024;       // rate 0: bytes in flight per client
-  std::size_t dock_high_water = 64 * 1024;
   unsigned connect_window = 256;      // docks connecting at once
   double setup_timeout = 120;         // seconds for clients + docks to come up
 };
@@ -72,6 +84,7 @@ struct Report {
   unsigned docks_lost = 0, clients_lost = 0;  // closed before the end
   double connect_seconds = 0;                 // all docks, first connect to last handshake
   double window_seconds = 0;                  // measured
+  unsigned docks_streaming = 0;               // subscribed by the hub when the window opened
   std::uint64_t sent = 0;                     // frames sent by docks in the window
   std::uint64_t delivered = 0;                // frames received by clients in the window
   std::uint64_t skipped = 0;                  // rate mode: due while the dock could not write
@@ -83,7 +96,10 @@ struct Report {
   // --hub-pid: peak resident memory (max of VmHWM and the 100 ms samples of
   // VmRSS over the whole run) and CPU use over the window (1.0 = one core).
   std::optional<double> hub_rss_peak_mb, hub_rss_end_mb, hub_cpu;
-  double load_cpu = 0;  // this process over the window
+  // This process over the window (1.0 = one core), and each worker thread:
+  // a thread near 1.0 was the limit, not the hub.
+  double load_cpu = 0;
+  std::vector<double> load_thread_cpu;
   // How busy each CPU of the machine was over the window (1.0 = fully), so
   // a reader can tell whether something else was competing for the cores.
   std::vector<double> cpu_busy;
@@ -91,10 +107,16 @@ struct Report {
 
   double delivered_per_s() const { return window_seconds > 0 ? delivered / window_seconds : 0; }
   double sent_per_s() const { return window_seconds > 0 ? sent / window_seconds : 0; }
+  double load_busiest_thread() const {
+    double m = 0;
+    for (double c : load_thread_cpu) m = std::max(m, c);
+    return m;
+  }
 };
 
 // Runs the load against opts.hub. Progress goes to stderr. Throws
-// std::runtime_error when the run cannot start at all (no reactor).
+// std::invalid_argument for bad options or a hub address that does not
+// resolve, std::system_error when the worker threads cannot be set up.
 Report run(const Options& opts);
 
 struct LoopbackOptions {

@@ -30,8 +30,10 @@
 //
 // ### Output limits
 // The queue has a hard limit and a timed soft limit (as Redis' client output
-// buffer limits): past the hard limit, or above the soft limit for longer
-// than soft_seconds, the connection is closed with reason
+// buffer limits), counted over what waits behind the send in flight (so one
+// frame the size of the limit still reaches a reader that keeps up): past
+// the hard limit, or above the soft limit for longer than soft_seconds, the
+// connection is closed with reason
 // "output limit exceeded" and the reactor's slow_disconnects counts it. The
 // soft limit is checked by a timer too, so a queue that stops growing but
 // never drains is still cut off. Either way the queued output is dropped at
@@ -78,6 +80,11 @@ struct OutputLimits {
 struct ConnectionOptions {
   DecodeLimits decode;
   OutputLimits limits;
+  // A frame or HTTP head that has begun must be complete within this time,
+  // or the connection is closed (ReactorStats::read_timeouts); 0: no limit.
+  // A peer that starts a frame and never finishes it holds memory and a
+  // descriptor for ever otherwise. Checked about four times a second.
+  std::chrono::milliseconds read_timeout{0};
 };
 
 struct ListenOptions {
@@ -138,6 +145,12 @@ class ConnectionHandler {
   virtual void on_close(Connection& c, const CloseInfo& info) = 0;
   // Output queue fell below the low mark after being above it.
   virtual void on_drain(Connection&) {}
+  // The peer ended its side (EOF: a half-close, or the start of a close):
+  // nothing more will be read. The default closes the connection after
+  // flushing (CloseReason::peer_closed). A handler that still owes answers
+  // for requests it read (Peer does) answers them first, then closes; the
+  // engine closes anyway after OutputLimits::close_timeout.
+  virtual void on_read_end(Connection& c);
   // The CONNECT upgrade completed (server side: head received and 101 sent;
   // client side: 101 received). Raw connections never call it.
   virtual void on_upgrade(Connection&, const RequestHead*) {}
@@ -171,6 +184,10 @@ class Connection {
   bool send_copy(const void* data, std::size_t n);
   // Queues bytes owned by `storage` without copying (zero-copy relay).
   bool send_ref(const BufRef& storage, const std::uint8_t* data, std::size_t n);
+
+  // The largest frame body accepted from now on (a hub raises it after the
+  // handshake; before it, a peer that has not said who it is gets little).
+  void set_max_body(std::uint32_t n) noexcept;
 
   // The queue holds bytes, not frames: whoever writes frames counts them
   // here for ReactorStats::frames_out (Peer does).

@@ -43,7 +43,7 @@
 
 namespace hms {
 
-inline constexpr std::size_t kJsonPadding = 64;  // == SIMDJSON_PADDING (checked in control.cpp)
+inline constexpr std::size_t kJsonPadding = 64;  // == SIMDJSON_PADDING (checked in json_reader.cpp)
 
 // JSON text followed by at least kJsonPadding readable bytes.
 struct PaddedText {
@@ -55,8 +55,8 @@ struct JsonLimits {
   // Objects/arrays nested deeper than this are rejected with too_deep (the
   // root container is depth 1). simdjson On-Demand does not bound nesting by
   // itself, and we walk unknown values recursively, so this is our stack
-  // guard (DoS): each level costs about 0.2 KiB of the calling thread's
-  // stack (0.5 KiB unoptimised), so the default needs well under 1 MiB.
+  // guard (DoS): each level costs about 0.3 KiB of the calling thread's
+  // stack (0.6 KiB unoptimised), so the default needs under 1 MiB.
   // simdjson's own default is the same 1024. Real control messages nest
   // 4 deep.
   std::size_t max_depth = 1024;
@@ -89,7 +89,7 @@ class JsonParser {
   const JsonLimits& limits() const noexcept { return limits_; }
 
  private:
-  struct Impl;  // simdjson parser + scratch buffer, in control.cpp
+  struct Impl;  // simdjson parser + scratch buffer, in codec/json_reader.hpp
   friend struct JsonParserAccess;
   JsonLimits limits_;
   std::unique_ptr<Impl> impl_;

@@ -234,6 +234,39 @@ inline DecodeResult decode_frame(const std::uint8_t* data, std::size_t len,
 
 // ---- Encoding. Encoders write headers into caller memory; payloads stay
 // where they are and go out as separate iovecs.
+//
+// ### Lengths cannot wrap
+// The wire holds the id length in a u16 and the body length in a u32. The
+// encoders below refuse (return 0, write nothing) a message those fields
+// cannot express, so an oversized id or payload can never go out with a
+// length that wrapped around and desynchronise the peer. That is the wire's
+// limit, not the peer's: a receiver with default DecodeLimits refuses bodies
+// above kDefaultMaxBody (64 MiB) and drops the connection (body_too_long).
+// A sender that wants to stay within the peer's limit asks message_fits()
+// with that limit first, before it reserves memory for the frame. The checks
+// look at sizes only, so they are right for any size_t, even sizes no buffer
+// could have.
+
+inline constexpr std::size_t kMaxIdSize = 0xFFFF;             // u16 id length
+inline constexpr std::uint32_t kMaxWireBody = 0xFFFFFFFFu;    // u32 body length
+
+// True when a message (type 0/1 frame) with an id of `id_len` bytes and
+// `payload_size` bytes of payload has a body of at most `max_body` bytes:
+// id_len <= kMaxIdSize and kMessagePrefix + id_len + payload_size <=
+// max_body, computed without overflow.
+inline constexpr bool message_fits(std::size_t id_len, std::size_t payload_size,
+                                   std::uint32_t max_body = kDefaultMaxBody) noexcept {
+  return id_len <= kMaxIdSize && kMessagePrefix + id_len <= max_body &&
+         payload_size <= max_body - kMessagePrefix - id_len;
+}
+
+// The same for an event message, whose id is service + '@' + origin.
+inline constexpr bool event_fits(std::size_t service_len, std::size_t origin_len,
+                                 std::size_t payload_size,
+                                 std::uint32_t max_body = kDefaultMaxBody) noexcept {
+  return service_len < kMaxIdSize && origin_len <= kMaxIdSize - 1 - service_len &&
+         message_fits(service_len + 1 + origin_len, payload_size, max_body);
+}
 
 inline void encode_header(std::uint8_t* out, FrameType type,
                           std::uint16_t request_id,
@@ -251,14 +284,16 @@ inline constexpr std::size_t message_head_size(std::size_t id_len) noexcept {
 // Writes frame header + opcode + id length + id into `out`, which must hold
 // message_head_size(id.size()) bytes. The frame's body length counts the
 // payload of `payload_size` bytes that the caller sends after the head.
-// Precondition: id.size() <= 65535 and the body fits in u32.
+// Returns the bytes written, message_head_size(id.size()); or 0, writing
+// nothing, when !message_fits(id.size(), payload_size, kMaxWireBody) (an id
+// above 65535 bytes, or a body above 4 GiB - 1).
 inline std::size_t encode_message_head(std::uint8_t* out, FrameType type,
                                        std::uint16_t request_id, Opcode op,
                                        std::string_view id,
                                        std::size_t payload_size) noexcept {
+  if (!message_fits(id.size(), payload_size, kMaxWireBody)) [[unlikely]] return 0;
   encode_header(out, type, request_id,
-                static_cast<std::uint32_t>(kMessagePrefix + id.size() +
-                                           payload_size));
+                static_cast<std::uint32_t>(kMessagePrefix + id.size() + payload_size));
   out[kHeaderSize] = static_cast<std::uint8_t>(op);
   store_u16(out + kHeaderSize + 1, static_cast<std::uint16_t>(id.size()));
   if (!id.empty()) std::memcpy(out + kHeaderSize + kMessagePrefix, id.data(), id.size());
@@ -266,11 +301,14 @@ inline std::size_t encode_message_head(std::uint8_t* out, FrameType type,
 }
 
 // The same for a log/event message whose id is `service@origin`
-// (opcodes 12-15). `out` must hold message_head_size(service+1+origin).
+// (opcodes 12-15). `out` must hold message_head_size(service+1+origin)
+// bytes. Returns that size; or 0, writing nothing, when
+// !event_fits(service.size(), origin.size(), payload_size, kMaxWireBody).
 inline std::size_t encode_event_head(std::uint8_t* out, Opcode op,
                                      std::string_view service,
                                      std::string_view origin,
                                      std::size_t payload_size) noexcept {
+  if (!event_fits(service.size(), origin.size(), payload_size, kMaxWireBody)) [[unlikely]] return 0;
   const std::size_t idlen = service.size() + 1 + origin.size();
   encode_header(out, FrameType::message, 0,
                 static_cast<std::uint32_t>(kMessagePrefix + idlen + payload_size));

@@ -66,6 +66,12 @@ inline constexpr std::string_view kUpgradeResponse =
     "Upgrade: hms-protocol\r\n"
     "Connection: Upgrade\r\n\r\n";
 
+// The interim answer to `Expect: 100-continue` (RFC 9110 §15.2.1): a client
+// that asked sends the body once it reads this (curl also after 1 s of its
+// own). A server that will refuse the request answers the final status
+// instead, and need not read the body.
+inline constexpr std::string_view kContinueResponse = "HTTP/1.1 100 Continue\r\n\r\n";
+
 // Default limit on a whole head, request-line and blank line included.
 inline constexpr std::size_t kMaxHeadSize = 8192;
 // Limit on the number of field lines in one head.
@@ -88,9 +94,10 @@ enum class HttpError : std::uint8_t {
   // or non-token name, a continuation line, a control character or bare CR
   // in the value (offset: that byte); a Content-Length that is not 1*DIGIT
   // or overflows size_t (offset: the bad digit, or the value's start when it
-  // is empty); a second Host, Origin, Upgrade, Content-Length or
-  // Transfer-Encoding line (offset: the start of that line). Also a bare CR
-  // where the blank line should be.
+  // is empty); in a request a second Host, Origin, Upgrade, Expect,
+  // Content-Length or Transfer-Encoding line, in a response a second
+  // Content-Length or Transfer-Encoding line (offset: the start of that
+  // line). Also a bare CR where the blank line should be.
   bad_header,
   // Field line number kMaxHeaders + 1 begins. Offset: its first byte.
   too_many_headers,
@@ -115,10 +122,16 @@ struct RequestHead {
   std::string_view origin;       // value of the `origin` header, if any
   std::string_view host;         // value of the `Host` header, if any
   std::string_view upgrade;      // value of the `Upgrade` header, if any
-  // Value of `Transfer-Encoding`, if any. The parser does not act on it: a
-  // caller that reads a body must refuse a request that has one (a chunked
-  // body) unless it decodes chunks, and RFC 9112 §6.3 says a request with
-  // both this and Content-Length ought to be handled as an error.
+  // Value of `Expect`, if any: "100-continue" (any case, RFC 9110 §10.1.1)
+  // asks the server to answer kContinueResponse before the client sends
+  // the body; hms/http_body.hpp has expects_continue().
+  std::string_view expect;
+  // Value of `Transfer-Encoding`, if any. The parser does not act on it. A
+  // caller that reads a body (RFC 9112 §6.3): Transfer-Encoding whose last
+  // coding is chunked (is_chunked() in hms/http_body.hpp) means a chunked
+  // body; any other Transfer-Encoding in a request is answered 400; both
+  // Transfer-Encoding and Content-Length ought to be handled as an error
+  // (request smuggling); else Content-Length bytes; else no body.
   std::string_view transfer_encoding;
   std::size_t content_length = 0;  // 0 when the header is absent
   bool has_content_length = false;
@@ -129,6 +142,13 @@ struct ResponseHead {
   int status = 0;                  // 100..999
   std::string_view reason;         // as sent, may be empty
   std::uint8_t minor_version = 1;  // HTTP/1.<minor_version>
+  // The fields that frame the body, as in RequestHead. A client reads the
+  // body (RFC 9112 §6.3): none after HEAD or for 1xx, 204 and 304; chunked
+  // when the last transfer coding is chunked; else Content-Length bytes;
+  // else until the connection closes. Other fields: find_header().
+  std::string_view transfer_encoding;
+  std::size_t content_length = 0;  // 0 when the header is absent
+  bool has_content_length = false;
 };
 
 struct HttpResult {
@@ -145,9 +165,10 @@ struct HttpResult {
 HttpResult parse_request_head(const char* data, std::size_t len, RequestHead* out,
                               std::size_t max_size = kMaxHeadSize) noexcept;
 
-// Parses a response head (the answer to our CONNECT) at the start of
-// [data, data + len). Field lines are validated by the same rules as a
-// request's but not returned. Same contract as parse_request_head(); no
+// Parses a response head (the answer to our CONNECT, or to a deploy PUT) at
+// the start of [data, data + len). Field lines are validated by the same
+// rules as a request's; those that frame the body are returned, any other
+// is found with find_header(). Same contract as parse_request_head(); no
 // empty lines are skipped before the status-line.
 HttpResult parse_response_head(const char* data, std::size_t len, ResponseHead* out,
                                std::size_t max_size = kMaxHeadSize) noexcept;
@@ -164,10 +185,26 @@ inline HttpResult parse_response_head(const std::uint8_t* data, std::size_t len,
   return parse_response_head(reinterpret_cast<const char*>(data), len, out, max_size);
 }
 
-// True when the first bytes of a stream can only be an HTTP request (an
-// ASCII method letter), false when they are a raw frame (type byte 0..4).
+// Looks up a field of a head by name, case-insensitively (RFC 9110 §5.1):
+// its value, trimmed of OWS, as a view into [head, head + size); the first
+// one if the field is repeated; a null view (data() == nullptr) when there
+// is none. Precondition: [head, head + size) is a head that
+// parse_request_head() or parse_response_head() reported complete, `size`
+// its HttpResult::size. Reads nothing outside that range even if the
+// precondition is broken (then it may miss the field). Scans the head once
+// per call: for the few lookups a caller makes (Location, X-Status), not
+// for every field. The view lives as long as the head's bytes.
+std::string_view find_header(const char* head, std::size_t size, std::string_view name) noexcept;
+
+// True when the first byte of a stream is meant as HTTP: an ASCII letter
+// (a method, or a lower-case attempt at one) or a line end (an empty line
+// before the request-line, or a request that is only a blank line). Those
+// are answered as HTTP (400 when they are not a valid head), which tells a
+// confused client more than a dropped connection. Frame type bytes are
+// 0..4; any other byte is left to the frame decoder, which refuses it.
 inline bool looks_like_http(std::uint8_t first_byte) noexcept {
-  return first_byte >= 'A' && first_byte <= 'Z';
+  return (first_byte >= 'A' && first_byte <= 'Z') || (first_byte >= 'a' && first_byte <= 'z') ||
+         first_byte == '\r' || first_byte == '\n';
 }
 
 }  // namespace hms

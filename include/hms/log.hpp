@@ -6,7 +6,10 @@
 #pragma once
 
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 namespace hms {
 
@@ -18,6 +21,12 @@ bool parse_log_level(const char* text, LogLevel* out) noexcept;
 inline bool log_enabled(LogLevel level) noexcept { return level <= log_level(); }
 
 void log(LogLevel level, const char* fmt, ...) noexcept __attribute__((format(printf, 2, 3)));
+
+// A string from a peer (an id, a header) made safe to put in a log line:
+// printable ASCII stays, every other byte (a newline, an escape code,
+// UTF-8) becomes \xNN, a backslash \\, and past `max` bytes of input the
+// rest is cut with "...". A peer cannot forge or colour a log line.
+std::string printable(std::string_view text, std::size_t max = 128);
 
 }  // namespace hms
 

@@ -8,7 +8,9 @@
 //
 // ### Lifetime
 // A connected Peer keeps itself alive until its connection closes: dropping
-// the last shared_ptr does not close it (call close()). After the close, the
+// the last shared_ptr does not close it (call close()). When the peer
+// half-closes, the requests it sent before are answered, then the
+// connection closes. After the close, the
 // peer's calls fail at once with Result::Status::closed and replies are
 // dropped.
 //
@@ -178,10 +180,17 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   bool relay(const FrameView& f, const BufRef& storage);
 
   std::size_t in_flight() const noexcept { return top_ - free_.size(); }
+  // Requests the peer sent that are not answered yet (Reply handles alive).
+  std::size_t unanswered() const noexcept { return unanswered_; }
   Connection* connection() const noexcept { return conn_; }
   bool closed() const noexcept { return conn_ == nullptr; }
   bool writable() const noexcept { return conn_ && conn_->writable(); }
   void close();
+  // Lets go of the connection without closing it: for a connection another
+  // handler takes over (an HTTP request on the hub's port). Pending requests
+  // fail; on_close is not called; the connection's handler becomes nullptr
+  // (the new owner sets its own).
+  void detach();
 
   // Per-peer user state (e.g. the hub's dock record).
   std::shared_ptr<void> user;
@@ -197,6 +206,9 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   void on_close(Connection& c, const CloseInfo& info) override;
   void on_drain(Connection& c) override;
   void on_upgrade(Connection& c, const RequestHead* head) override;
+  void on_read_end(Connection& c) override;
+  // A Reply was answered (or dropped): sends it and counts it.
+  void answer(std::uint16_t rid, FrameType type, std::string_view body);
   friend class Reply;
 
   Connection* conn_ = nullptr;
@@ -218,6 +230,8 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   TextSet am_subs_;
   TextSet peer_subs_;
   bool dispatching_ = false;                // a handler of handlers_ runs
+  std::size_t unanswered_ = 0;              // requests read, not answered yet
+  bool read_ended_ = false;                 // the peer half-closed
   std::shared_ptr<HandlerTable> retired_;   // replaced while it ran
 };
 

@@ -77,7 +77,21 @@ struct ReactorStats {
   Counter loop_iterations;
   Counter loop_busy_ns;       // time spent outside the wait
   Counter wakeups;            // eventfd writes that woke this reactor
+  Counter read_timeouts;      // frames or heads not finished in time
+  Counter budget_closes;      // partial frames refused by the memory budget
+  Counter oom_closes;         // connections closed for an allocation failure
+  Counter accept_shed;        // connections refused at the descriptor limit
 };
+
+// Process-wide memory budget for partly received frames (assembly blocks),
+// over every reactor: a connection whose frame would take the total past it
+// is closed instead (ReactorStats::budget_closes). Assembly memory grows as
+// the frame's bytes arrive, not at the size its header announces. 0: none.
+// Thread-safe.
+void set_partial_budget(std::size_t bytes) noexcept;
+std::size_t partial_budget() noexcept;
+// Bytes held in assembly blocks right now, process-wide.
+std::size_t partial_bytes() noexcept;
 
 class Listener;
 

@@ -5,7 +5,9 @@
 //     early), never only once the body has arrived;
 //   - need_more and error are never confused: a valid frame cut short is
 //     need_more at every length, an invalid one is an error from the moment
-//     it can be seen and at every length after.
+//     it can be seen and at every length after;
+//   - the encoders refuse (return 0, write nothing) an id or body that the
+//     u16/u32 length fields cannot hold, instead of letting them wrap.
 // Inputs live on guard pages (hms::test::Guarded): an over-read crashes.
 #include <gtest/gtest.h>
 
@@ -341,6 +343,116 @@ TEST(FrameCheckPrefix, ReportsEachErrorWithItsOffset) {
   const hms::test::Guarded overflow(header(1, 0, 5) + message_prefix(6, 3));
   EXPECT_EQ(hms::check_prefix(overflow.data(), overflow.size(), {}, &off), DecodeError::id_overflow);
   EXPECT_EQ(off, 8u);
+}
+
+// ---- Encoders refuse what the wire cannot express: an id length above u16
+// or a body length above u32 would wrap. Only sizes are passed, so a payload
+// "just over u32" needs no 4 GiB buffer; the head buffer is the only memory.
+
+constexpr std::size_t kU32 = 0xFFFFFFFFu;
+
+TEST(FrameEncodeError, MessageFitsAtEveryEdge) {
+  using hms::message_fits;
+  const std::uint32_t max = hms::kDefaultMaxBody;
+  // The id length: u16.
+  EXPECT_TRUE(message_fits(0xFFFF, 0));
+  EXPECT_FALSE(message_fits(0x10000, 0));
+  // The body (opcode + id length + id + payload) against the limit.
+  EXPECT_TRUE(message_fits(10, max - 13));
+  EXPECT_FALSE(message_fits(10, max - 12));
+  EXPECT_TRUE(message_fits(0xFFFF, max - 3 - 0xFFFF));
+  EXPECT_FALSE(message_fits(0xFFFF, max - 2 - 0xFFFF));
+  // The wire's own limit: a body of exactly u32 max fits, one more does not.
+  EXPECT_TRUE(message_fits(10, kU32 - 13, hms::kMaxWireBody));
+  EXPECT_FALSE(message_fits(10, kU32 - 12, hms::kMaxWireBody));
+  // No overflow in the check itself, whatever the sizes.
+  constexpr std::size_t kHuge = static_cast<std::size_t>(-1);
+  EXPECT_FALSE(message_fits(10, kHuge, hms::kMaxWireBody));
+  EXPECT_FALSE(message_fits(kHuge, 0, hms::kMaxWireBody));
+  EXPECT_FALSE(message_fits(kHuge, kHuge, hms::kMaxWireBody));
+  // A limit smaller than the message prefix fits nothing.
+  EXPECT_FALSE(message_fits(0, 0, 2));
+  EXPECT_TRUE(message_fits(0, 0, 3));
+  static_assert(hms::message_fits(3, 4) && !hms::message_fits(0x10000, 0),
+                "usable at compile time");
+}
+
+TEST(FrameEncodeError, EventFitsCountsTheAt) {
+  using hms::event_fits;
+  // service + '@' + origin is the id: 65534 + 1 + 0 fits, 65535 + 1 + 0 not.
+  EXPECT_TRUE(event_fits(0xFFFE, 0, 0));
+  EXPECT_FALSE(event_fits(0xFFFF, 0, 0));
+  EXPECT_TRUE(event_fits(100, 0xFFFE - 100, 0));
+  EXPECT_FALSE(event_fits(100, 0xFFFF - 100, 0));
+  EXPECT_TRUE(event_fits(3, 6, kU32 - 13, hms::kMaxWireBody));
+  EXPECT_FALSE(event_fits(3, 6, kU32 - 12, hms::kMaxWireBody));
+  EXPECT_FALSE(event_fits(3, 6, hms::kDefaultMaxBody - 12));
+  constexpr std::size_t kHuge = static_cast<std::size_t>(-1);
+  EXPECT_FALSE(event_fits(kHuge, 0, 0));
+  EXPECT_FALSE(event_fits(0, kHuge, 0));
+  EXPECT_FALSE(event_fits(kHuge, kHuge, kHuge));
+}
+
+// The head buffer, pre-filled so that "wrote nothing" can be checked.
+std::string sentinel_head(std::size_t id_len) {
+  return std::string(hms::message_head_size(id_len), '\xAA');
+}
+bool untouched(const std::string& head) {
+  return head.find_first_not_of('\xAA') == std::string::npos;
+}
+
+TEST(FrameEncodeError, MessageHeadRefusesAnIdOf65536Bytes) {
+  const std::string id(0x10000, 'i');
+  std::string head = sentinel_head(id.size());
+  auto* out = reinterpret_cast<std::uint8_t*>(head.data());
+  EXPECT_EQ(hms::encode_message_head(out, FrameType::request, 1, hms::Opcode::start, id, 0), 0u);
+  EXPECT_TRUE(untouched(head));
+  // One byte less is the longest id there is, and it goes out.
+  const std::string_view longest(id.data(), 0xFFFF);
+  EXPECT_EQ(hms::encode_message_head(out, FrameType::request, 1, hms::Opcode::start, longest, 0),
+            hms::message_head_size(0xFFFF));
+  EXPECT_EQ(hms::load_u16(out + hms::kHeaderSize + 1), 0xFFFFu);
+  EXPECT_EQ(hms::load_u32(out + 3), 3u + 0xFFFF);
+}
+
+TEST(FrameEncodeError, MessageHeadRefusesABodyJustOverU32) {
+  const std::string_view id = "web";
+  std::string head = sentinel_head(id.size());
+  auto* out = reinterpret_cast<std::uint8_t*>(head.data());
+  // Body = 3 + 3 + payload: the largest payload the u32 holds, then one more.
+  const std::size_t largest = kU32 - 6;
+  const auto stdout_ = hms::Opcode::stdout_;
+  EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, stdout_, id, largest + 1), 0u);
+  EXPECT_TRUE(untouched(head));
+  if constexpr (sizeof(std::size_t) > 4) {
+    // A payload of exactly 2^32 bytes, which a cast would have made 6.
+    const std::size_t two_to_32 = kU32 + 1;
+    EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, stdout_, id, two_to_32), 0u);
+    EXPECT_TRUE(untouched(head));
+  }
+  EXPECT_EQ(hms::encode_message_head(out, FrameType::message, 0, stdout_, id, largest),
+            head.size());
+  EXPECT_EQ(hms::load_u32(out + 3), 0xFFFFFFFFu);
+}
+
+TEST(FrameEncodeError, EventHeadRefusesWhatWouldWrap) {
+  const std::string service(0xFFFF, 's');
+  std::string head = sentinel_head(service.size() + 1);
+  auto* out = reinterpret_cast<std::uint8_t*>(head.data());
+  // service@ is 65536 bytes: one too many for the u16 id length.
+  EXPECT_EQ(hms::encode_event_head(out, hms::Opcode::stdout_, service, "", 0), 0u);
+  EXPECT_TRUE(untouched(head));
+  // A body just over u32.
+  EXPECT_EQ(hms::encode_event_head(out, hms::Opcode::stdout_, "web", "dock-1", kU32 - 12), 0u);
+  EXPECT_TRUE(untouched(head));
+  // The largest of each goes out.
+  const std::string_view longest(service.data(), 0xFFFE);
+  EXPECT_EQ(hms::encode_event_head(out, hms::Opcode::stdout_, longest, "", 0),
+            hms::message_head_size(0xFFFF));
+  EXPECT_EQ(hms::load_u16(out + hms::kHeaderSize + 1), 0xFFFFu);
+  EXPECT_EQ(hms::encode_event_head(out, hms::Opcode::stdout_, "web", "dock-1", kU32 - 13),
+            hms::message_head_size(10));
+  EXPECT_EQ(hms::load_u32(out + 3), 0xFFFFFFFFu);
 }
 
 }  // namespace

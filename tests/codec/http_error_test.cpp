@@ -62,11 +62,15 @@ std::vector<Case> cases() {
       // ---- head_too_large: no blank line within max_size bytes.
       {"limit_small", req, kLine + "Host: abcdef\r\n", HttpError::head_too_large, 20, 20},
       {"limit_response", resp, kStatus + "X: 1\r\n\r\n", HttpError::head_too_large, 25, 25},
-      {"limit_leading_empty_lines", req, repeat("\r\n", 20), HttpError::head_too_large, 32, 32},
+      {"limit_leading_empty_line", req, "\r\nGET / HTTP/1.1\r\nHost: abcdefghij\r\n\r\n", HttpError::head_too_large,
+       24, 24},
       {"limit_zero", req, "G", HttpError::head_too_large, 0, 0},
 
       // ---- bad_request_line.
       {"lowercase_method", req, "get / HTTP/1.1\r\n\r\n", rl, 0},
+      // Only one empty line is skipped: a request of blank lines is refused.
+      {"only_blank_lines", req, "\r\n\r\n", rl, 2},
+      {"two_leading_empty_lines", req, "\r\n\nGET / HTTP/1.1\r\n\r\n", rl, 2},
       {"nul_in_method", req, "G\0T / HTTP/1.1\r\n\r\n"s, rl, 1},
       {"method_then_eol", req, "GET\r\n\r\n", rl, 3},
       {"tab_after_method", req, "GET\t/ HTTP/1.1\r\n\r\n", rl, 3},
@@ -115,6 +119,13 @@ std::vector<Case> cases() {
       {"upgrade_twice", req, kLine + "Upgrade: a\r\nUpgrade: b\r\n\r\n", bh, 28},
       {"transfer_encoding_twice", req,
        kLine + "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", bh, 44},
+      {"expect_twice", req, kLine + "Expect: 100-continue\r\nexpect: 100-continue\r\n\r\n", bh,
+       38},
+      {"response_content_length_twice", resp,
+       kStatus + "Content-Length: 1\r\nContent-Length: 1\r\n\r\n", bh, 42},
+      {"response_content_length_garbage", resp, kStatus + "Content-Length: 5x\r\n\r\n", bh, 40},
+      {"response_transfer_encoding_twice", resp,
+       kStatus + "Transfer-Encoding: chunked\r\ntransfer-encoding: chunked\r\n\r\n", bh, 51},
       {"response_no_colon", resp, kStatus + "Upgrade hms\r\n\r\n", bh, 30},
       {"response_control_in_value", resp, kStatus + "Upgrade: h\x02s\r\n\r\n", bh, 33},
       {"response_bare_cr_blank_line", resp, kStatus + "\r\r\n", bh, 23},

@@ -102,14 +102,14 @@ struct PressureRig {
       auto& ol = r.listen("127.0.0.1:0", ListenOptions{}, [this](Connection& c) {
         other_srv = Peer::attach(c);
         other_srv->on(Opcode::get, [](Peer&, const Message& m, Reply rep) {
-          rep.ok("\"" + std::string(m.id) + "\"");
+          rep.ok(as_json_string(m.id));
         });
       });
       dock_port = r.listen_port(dl);
       other_port = r.listen_port(ol);
     });
     sub = RawSocket::connect_tcp(sub_port, kSmallSocketBuffer);
-    while (relay.to.load() == nullptr) std::this_thread::sleep_for(1ms);
+    EXPECT_TRUE(eventually([&] { return relay.to.load() != nullptr; })) << "the subscriber was never accepted";
     dock = RawSocket::connect_tcp(dock_port);
     peer_loop.call([&] { other = Peer::connect(peer_loop.reactor(), "127.0.0.1:" + std::to_string(other_port)); });
   }
@@ -125,11 +125,9 @@ struct PressureRig {
   bool other_round_trip(const std::string& id) {
     Waiter<std::string> got;
     peer_loop.call([&] { other->get(id, [&got](const Result& r) { got.set(std::string(r.text)); }); });
-    return got.wait_for([](const std::string& s) { return !s.empty(); }) && got.get() == "\"" + id + "\"";
+    return got.wait_for([](const std::string& s) { return !s.empty(); }) && got.get() == as_json_string(id);
   }
-  ReactorStats stats() {
-    return loop.call([&] { return loop.reactor().stats(); });
-  }
+  const ReactorStats& stats() { return loop.reactor().stats(); }
 };
 
 void run_pressure(const RigOptions& o, int frames, std::size_t payload) {
@@ -149,7 +147,7 @@ void run_pressure(const RigOptions& o, int frames, std::size_t payload) {
   // Copies are counted by the reactor that made them: the subscriber's.
   const std::uint64_t copies =
       rig.stats().pinned_copies +
-      (o.sub_elsewhere ? rig.peer_loop.call([&] { return rig.peer_loop.reactor().stats().pinned_copies; }) : 0);
+      (o.sub_elsewhere ? rig.peer_loop.reactor().stats().pinned_copies.get() : 0);
   EXPECT_GT(copies, 0u);
   // The subscriber finally reads: every relayed frame, in order, byte for
   // byte (copied or not).
@@ -158,9 +156,8 @@ void run_pressure(const RigOptions& o, int frames, std::size_t payload) {
   EXPECT_TRUE(got == stream);
   EXPECT_TRUE(rig.other_round_trip("after"));
   // Nothing leaked: every receive buffer is back in the pool.
-  for (int i = 0; i < 1000 && rig.loop.call([&] { return rig.loop.reactor().free_recv_buffers(); }) != buffers; ++i)
-    std::this_thread::sleep_for(1ms);
-  EXPECT_EQ(rig.loop.call([&] { return rig.loop.reactor().free_recv_buffers(); }), buffers);
+  EXPECT_TRUE(eventually([&] { return rig.loop.reactor().free_recv_buffers() == buffers; }))
+      << rig.loop.reactor().free_recv_buffers() << " of " << buffers << " buffers free";
   rig.peer_loop.stop();
   rig.loop.stop();
 }

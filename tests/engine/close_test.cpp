@@ -68,7 +68,9 @@ INSTANTIATE_TEST_SUITE_P(Ending, ConnectionLoss, ::testing::Values(false, true),
 
 TEST(ConnectionLoss, RepliesAnsweredAfterTheCloseAreHarmless) {
   // The server keeps the Reply handles of three requests; the raw client
-  // leaves; the handles are answered (ok, error, dropped) afterwards.
+  // leaves; the handles are answered (ok, error, dropped) afterwards. The
+  // server waits for them (an EOF may be a half-close, whose requests are
+  // owed answers), then closes.
   std::vector<Reply> held;
   Waiter<int> got, closed;
   std::shared_ptr<Peer> server;
@@ -90,16 +92,18 @@ TEST(ConnectionLoss, RepliesAnsweredAfterTheCloseAreHarmless) {
       ASSERT_TRUE(s.write_all(message_bytes(FrameType::request, i, Opcode::start, "web", "")));
     ASSERT_TRUE(got.wait_for([](int n) { return n == 3; }));
   }
-  ASSERT_TRUE(closed.wait_for([](int v) { return v == 1; }));
   loop.call([&] {
-    EXPECT_TRUE(server->closed());
+    EXPECT_FALSE(server->closed()) << "three answers are still owed";
+    EXPECT_EQ(server->unanswered(), 3u);
     held[0].ok("\"late\"");
     held[1].error("late");
-    held.pop_back();  // dropped: would answer "No reply"
+    held.pop_back();  // dropped: answers "No reply"
   });
+  ASSERT_TRUE(closed.wait_for([](int v) { return v == 1; }));
   // With the last owner gone the Peer is freed; the remaining handles then
   // answer into nothing.
   loop.call([&] {
+    EXPECT_TRUE(server->closed());
     server.reset();
     held.clear();
   });

@@ -39,7 +39,7 @@ std::string round_trip(const std::string& listen_on, const std::function<std::st
     auto& l = loop.reactor().listen(listen_on, ListenOptions{}, [&](Connection& c) {
       peer_name = c.peer_name();
       server = Peer::attach(c);
-      server->on(Opcode::get, [](Peer&, const Message& m, Reply r) { r.ok("\"" + std::string(m.id) + "\""); });
+      server->on(Opcode::get, [](Peer&, const Message& m, Reply r) { r.ok(as_json_string(m.id)); });
     });
     client = Peer::connect(loop.reactor(), dial(loop.reactor().listen_port(l)));
     client->get("web", [&](const Result& r) { got.set(std::string(r.text)); });

@@ -8,6 +8,8 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 
 #include "hms/reactor.hpp"
@@ -49,6 +51,37 @@ class LoopThread {
   Reactor reactor_;
   std::thread thread_;
 };
+
+// `text` as a JSON string (no escaping: test ids are plain). Built by
+// appending: GCC 12 at -O3 reports a false -Wrestrict for "\"" + s + "\"".
+inline std::string as_json_string(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  out += text;
+  out += '"';
+  return out;
+}
+
+// prefix + i ("s17"), by appending (the same -Wrestrict artefact).
+inline std::string numbered(std::string_view prefix, long long i) {
+  std::string out(prefix);
+  out += std::to_string(i);
+  return out;
+}
+
+// Looks at `pred` until it holds or `limit` passes, yielding in between:
+// for conditions nothing signals (a counter, a free-buffer count). Never a
+// fixed sleep: it returns as soon as the condition holds.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return pred();
+    std::this_thread::yield();
+  }
+  return true;
+}
 
 // A flag/counter one thread sets and another waits for, with a deadline.
 template <class T>

@@ -34,6 +34,7 @@ struct Closed {
 struct Fixture {
   Waiter<Closed> closed;
   Waiter<int> good_accepted;
+  Waiter<int> slow_accepted;
   std::shared_ptr<Peer> slow;       // server side of the slow connection
   std::shared_ptr<Peer> good_srv;
   std::shared_ptr<Peer> good;       // client side of the healthy pair
@@ -52,12 +53,13 @@ struct Fixture {
         slow->on_close([this](const CloseInfo& ci) {
           closed.set(Closed{true, ci, std::chrono::steady_clock::now()});
         });
+        slow_accepted.set(1);
       });
       slow_port = loop.reactor().listen_port(sl);
       auto& gl = loop.reactor().listen("127.0.0.1:0", ListenOptions{}, [this](Connection& c) {
         good_srv = Peer::attach(c);
         good_srv->on(Opcode::get, [](Peer&, const Message& m, Reply r) {
-          r.ok("\"" + std::string(m.id) + "\"");
+          r.ok(as_json_string(m.id));
         });
         good_accepted.set(1);
       });
@@ -65,8 +67,7 @@ struct Fixture {
     });
     slow_client = RawSocket::connect_tcp(slow_port, kSmallSocketBuffer);
     // The server side exists once accepted.
-    for (int i = 0; i < 1000 && !loop.call([&] { return slow != nullptr; }); ++i)
-      std::this_thread::sleep_for(1ms);
+    EXPECT_TRUE(slow_accepted.wait_for([](int n) { return n == 1; }));
   }
 
   // A request over the healthy pair, answered end to end.
@@ -76,7 +77,7 @@ struct Fixture {
       good->get(id, [&got](const Result& r) { got.set(r.ok() ? std::string(r.text) : "error"); });
     });
     const bool ok = got.wait_for([](const std::string& s) { return !s.empty(); });
-    return ok && got.get() == "\"" + id + "\"";
+    return ok && got.get() == as_json_string(id);
   }
 };
 

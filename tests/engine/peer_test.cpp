@@ -10,6 +10,7 @@
 #include "hms/peer.hpp"
 
 using namespace hms;
+using hms::test::as_json_string;
 using hms::test::LoopThread;
 using hms::test::Waiter;
 
@@ -156,7 +157,7 @@ TEST_P(PeerTest, PipelinedRequestsWithOutOfOrderDeferredReplies) {
   p.table->set(Opcode::start, [&](Peer&, const Message& m, Reply r) {
     held.emplace_back(std::string(m.id), std::move(r));
     if (held.size() == kCount) {
-      for (auto it = held.rbegin(); it != held.rend(); ++it) it->second.ok("\"" + it->first + "\"");
+      for (auto it = held.rbegin(); it != held.rend(); ++it) it->second.ok(as_json_string(it->first));
       held.clear();
     }
   });
@@ -173,7 +174,7 @@ TEST_P(PeerTest, PipelinedRequestsWithOutOfOrderDeferredReplies) {
     EXPECT_EQ(p.client->in_flight(), static_cast<std::size_t>(kCount));
   });
   ASSERT_TRUE(done.wait_for([](int n) { return n == kCount; }));
-  for (int i = 0; i < kCount; ++i) EXPECT_EQ(answers[static_cast<std::size_t>(i)], "\"svc" + std::to_string(i) + "\"");
+  for (int i = 0; i < kCount; ++i) EXPECT_EQ(answers[static_cast<std::size_t>(i)], as_json_string("svc" + std::to_string(i)));
   EXPECT_EQ(p.loop.call([&] { return p.client->in_flight(); }), 0u);
 }
 

@@ -30,7 +30,7 @@ TEST(Reactors, ClientOnOneReactorServerOnAnother) {
       server = Peer::attach(c);
       server->on(Opcode::get, [&](Peer&, const Message& m, Reply r) {
         if (!a.reactor().in_loop_thread()) ++wrong_thread;
-        r.ok("\"" + std::string(m.id) + "\"");
+        r.ok(as_json_string(m.id));
       });
     });
     return a.reactor().listen_port(l);
@@ -39,9 +39,9 @@ TEST(Reactors, ClientOnOneReactorServerOnAnother) {
   b.call([&] {
     client = Peer::connect(b.reactor(), "127.0.0.1:" + std::to_string(port));
     for (int i = 0; i < kCount; ++i)
-      client->get("s" + std::to_string(i), [&, i](const Result& r) {
+      client->get(numbered("s", i), [&, i](const Result& r) {
         if (!b.reactor().in_loop_thread()) ++wrong_thread;
-        EXPECT_EQ(r.text, "\"s" + std::to_string(i) + "\"");
+        EXPECT_EQ(r.text, as_json_string(numbered("s", i)));
         done.update([](int& n) { ++n; });
       });
   });
@@ -121,12 +121,20 @@ TEST(Reactors, PostFromManyThreadsRunsEverythingInPerThreadOrder) {
 }
 
 TEST(Reactors, PostWakesAnIdleLoop) {
-  // The loop sleeps (nothing to do, no timers); each post must wake it.
+  // Each post lands once the loop has committed to sleeping (its iteration
+  // count moves just before the wait, after its last look for work), with
+  // nothing to do and no timers: only the eventfd can bring it back before
+  // its one-second idle timeout. 50 posts take well under a second each.
   LoopThread loop;
+  const auto start = std::chrono::steady_clock::now();
   for (int i = 0; i < 50; ++i) {
-    std::this_thread::sleep_for(2ms);
+    const std::uint64_t before = loop.call([&] { return loop.reactor().stats().loop_iterations.get(); });
+    ASSERT_TRUE(eventually([&] { return loop.reactor().stats().loop_iterations.get() > before; }));
     EXPECT_EQ(loop.call([i] { return i; }), i);
   }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(25))
+      << "posts waited for the idle timeout instead of waking the loop";
+  EXPECT_GE(loop.reactor().stats().wakeups, 50u);
   loop.stop();
 }
 
@@ -228,7 +236,7 @@ TEST(Reactors, FrameRelayedToAConnectionOnAnotherReactor) {
     return b.reactor().listen_port(l);
   });
   RawSocket sub = RawSocket::connect_tcp(sub_port);
-  while (!b.call([&] { return sub_srv != nullptr; })) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(eventually([&] { return b.call([&] { return sub_srv != nullptr; }); }));
   relay.fn = [&](const FrameView& f, const BufRef& storage) {
     BufRef keep = storage;
     const std::uint8_t* data = f.body - kHeaderSize;
@@ -252,9 +260,8 @@ TEST(Reactors, FrameRelayedToAConnectionOnAnotherReactor) {
   writer.join();
   EXPECT_TRUE(got == sent);
   // Every buffer A lent to B came back.
-  for (int i = 0; i < 1000 && a.call([&] { return a.reactor().free_recv_buffers(); }) != small.recv_buffers; ++i)
-    std::this_thread::sleep_for(1ms);
-  EXPECT_EQ(a.call([&] { return a.reactor().free_recv_buffers(); }), small.recv_buffers);
+  EXPECT_TRUE(eventually([&] { return a.reactor().free_recv_buffers() == small.recv_buffers; }))
+      << a.reactor().free_recv_buffers() << " of " << small.recv_buffers << " buffers free";
   b.stop();
   a.stop();
 }

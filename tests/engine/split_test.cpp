@@ -75,13 +75,11 @@ struct Server {
     });
     wire = RawSocket::connect_tcp(port);
   }
-  std::uint64_t bytes_in() { return loop.call([&] { return loop.reactor().stats().bytes_in; }); }
-  std::uint64_t assembled() { return loop.call([&] { return loop.reactor().stats().assembled_frames; }); }
+  std::uint64_t bytes_in() { return loop.reactor().stats().bytes_in; }
+  std::uint64_t assembled() { return loop.reactor().stats().assembled_frames; }
   // Waits until the reactor has read `n` bytes in all.
   bool sync(std::uint64_t n) {
-    for (int i = 0; i < 200000; ++i)
-      if (bytes_in() >= n) return true;
-    return false;
+    return eventually([&] { return bytes_in() >= n; });
   }
 };
 

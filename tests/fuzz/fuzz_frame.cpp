@@ -76,6 +76,9 @@ void check_frame(const hms::DecodeResult& r, const std::uint8_t* data, std::size
       FUZZ_CHECK(m.service == m.id && m.origin == "unknown");
     }
 
+    // What decodes under a limit is what message_fits() accepts under it,
+    // so the encoders take it back without refusing.
+    FUZZ_CHECK(hms::message_fits(m.id.size(), m.payload_size, limits.max_body));
     // Round trip: head from the encoder + the payload bytes as they are.
     const std::size_t n =
         hms::encode_message_head(g_head, f.header.type, f.header.request_id,

@@ -7,6 +7,7 @@
 //   - exactly one outcome; complete: 0 < size <= min(len, max_size);
 //     error: a named error and error_offset < len; need_more: len <= max_size;
 //   - every view lies inside the head [data, data + size);
+//   - find_header() finds each returned field as the same view, in any case;
 //   - *out is written only when complete;
 //   - complete and error are final: a longer prefix gives the same result
 //     (size, or error and offset);
@@ -30,6 +31,25 @@ bool inside(std::string_view v, const std::uint8_t* data, std::size_t size) {
   return p >= data && p + v.size() <= data + size;
 }
 
+// A field the parser returns (at most once in a head) is what find_header()
+// finds under that name, in any case: the very same view.
+void check_lookups(const std::uint8_t* d, std::size_t size, std::string_view field,
+                   std::string_view lower_name) {
+  const char* head = reinterpret_cast<const char*>(d);
+  const std::string_view found = hms::find_header(head, size, lower_name);
+  check(found.data() == field.data() && found.size() == field.size());
+  char upper[32];
+  check(lower_name.size() <= sizeof upper);
+  for (std::size_t i = 0; i < lower_name.size(); ++i) {
+    const char c = lower_name[i];
+    upper[i] = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+  }
+  const std::string_view again = hms::find_header(head, size, {upper, lower_name.size()});
+  check(again.data() == field.data() && again.size() == field.size());
+  // Any other name's value lies inside the head.
+  check(inside(hms::find_header(head, size, "x-status"), d, size));
+}
+
 // A sentinel that a real parse can never produce: shows *out was untouched.
 constexpr int kUntouchedStatus = -12345;
 
@@ -40,13 +60,19 @@ struct Request {
     h.target = std::string_view("sentinel");
     const hms::HttpResult r = hms::parse_request_head(d, n, &h, max);
     if (r.status == hms::HttpStatus::complete) {
-      for (auto v : {h.method_text, h.target, h.origin, h.host, h.upgrade,
+      for (auto v : {h.method_text, h.target, h.origin, h.host, h.upgrade, h.expect,
                      h.transfer_encoding}) {
         check(inside(v, d, r.size));
       }
       check(!h.method_text.empty() && !h.target.empty());
       check(h.minor_version <= 9);
       check(h.has_content_length || h.content_length == 0);
+      check_lookups(d, r.size, h.host, "host");
+      check_lookups(d, r.size, h.expect, "expect");
+      check_lookups(d, r.size, h.transfer_encoding, "transfer-encoding");
+      check(h.has_content_length ==
+            (hms::find_header(reinterpret_cast<const char*>(d), r.size, "Content-Length").data() !=
+             nullptr));
     } else {
       check(h.content_length == 12345 && h.target == "sentinel");
     }
@@ -62,7 +88,13 @@ struct Response {
     if (r.status == hms::HttpStatus::complete) {
       check(h.status >= 100 && h.status <= 999);
       check(inside(h.reason, d, r.size));
+      check(inside(h.transfer_encoding, d, r.size));
       check(h.minor_version <= 9);
+      check(h.has_content_length || h.content_length == 0);
+      check_lookups(d, r.size, h.transfer_encoding, "transfer-encoding");
+      check(h.has_content_length ==
+            (hms::find_header(reinterpret_cast<const char*>(d), r.size, "content-length").data() !=
+             nullptr));
     } else {
       check(h.status == kUntouchedStatus);
     }

@@ -215,28 +215,39 @@ TEST_F(CommandsTest, PsConcatenatesEveryDocksArray) {
   const std::set<std::string> allowed = {"[" + pa + "," + pb1 + "," + pb2 + "]", "[" + pb1 + "," + pb2 + "," + pa + "]"};
   EXPECT_TRUE(allowed.count(g.text)) << g.text;
   for (TestDock* d : {&a, &b, &e}) EXPECT_EQ(d->trace(), std::vector<std::string>{"ps:"});
+  // A dock that fails is named with its error; the others still answer.
   b.fail("ps", "", "ps broke");
-  EXPECT_TRUE(c.ps().error("ps broke"));
+  const Got g2 = c.ps();
+  ASSERT_TRUE(g2.ok()) << g2;
+  const std::string broke = R"({"id":"dock-b","error":"ps broke","list":[]})";
+  EXPECT_TRUE(g2.text == "[" + pa + "," + broke + "]" || g2.text == "[" + broke + "," + pa + "]") << g2.text;
 }
 
-TEST_F(CommandsTest, PsTakesOtherRepliesAsTheReferenceDoes) {
-  // The reference pushes a non-array reply as one element and drops a falsy
-  // one (null, false, 0, "").
+TEST_F(CommandsTest, PsValidatesEachDocksAnswer) {
+  // A falsy answer (null, false, 0, "", an empty list) is dropped, as the
+  // reference does. Anything that is not a ps list (the reference would
+  // splice it into everyone's reply) becomes an entry that names the dock.
   TestClient c(loop, hub.port);
   TestDock a(loop, hub.port, "dock-a");
   TestDock b(loop, hub.port, "dock-b");
-  a.set_ps(R"({"id":"dock-a","list":[]})");
+  const std::string good = R"({"id":"dock-a","list":[]})";
+  a.set_ps("[" + good + "]");
   for (const char* falsy : {"null", "false", "0", "\"\"", " [ ] "}) {
     SCOPED_TRACE(falsy);
     b.set_ps(falsy);
     const Got g = c.ps();
     ASSERT_TRUE(g.ok()) << g;
-    EXPECT_EQ(g.text, R"([{"id":"dock-a","list":[]}])");
+    EXPECT_EQ(g.text, "[" + good + "]");
   }
-  b.set_ps(R"("odd")");
-  const Got g = c.ps();
-  EXPECT_TRUE(g.text == R"([{"id":"dock-a","list":[]},"odd"])" || g.text == R"(["odd",{"id":"dock-a","list":[]}])")
-      << g;
+  const std::string bad = R"({"id":"dock-b","error":"invalid ps answer","list":[]})";
+  for (const char* odd : {R"("odd")", "1],[2", "not json", "[", R"({"id":"dock-b","list":[]})", "[1,2]"}) {
+    SCOPED_TRACE(odd);
+    b.set_ps(odd);
+    const Got g = c.ps();
+    ASSERT_TRUE(g.ok()) << g;
+    EXPECT_TRUE(g.text == "[" + good + "," + bad + "]" || g.text == "[" + bad + "," + good + "]") << g.text;
+  }
+  EXPECT_GE(metric(hub.hub->metrics(), "hms_invalid_dock_answers_total"), 6);
 }
 
 TEST_F(CommandsTest, DockThatLeavesIsNoLongerAsked) {

@@ -73,7 +73,8 @@ class ReactorImpl {
 
   // ---- events, reported by the backend
   void on_accepted(Listener& l, int fd);
-  void on_accept_error(Listener& l, int err);
+  // True: back off (the backend waits a little before accepting again).
+  bool on_accept_error(Listener& l, int err);
   void on_data(Conn& c, BufRef blk, std::size_t n);   // receive.cpp
   void on_recv_end(Conn& c, int res);                 // 0 EOF, <0 -errno
   void on_buffers_short(Conn& c);                     // no free receive buffer
@@ -102,6 +103,8 @@ class ReactorImpl {
   void conn_close(Conn& c, CloseReason r, std::string msg, bool now);  // close.cpp
   void maybe_finalize(Conn& c);
   void note_pinner(Conn& c);
+  // Whether `c` is in the middle of a frame or head now (read_timeout).
+  void note_partial(Conn& c, bool partial);
   // Whether the send in flight has iovecs the kernel reads.
   bool kernel_holds_send(const Conn& c) const noexcept { return io_->kernel_holds_send(c); }
   Conn* find(std::uint64_t id) const noexcept;
@@ -128,6 +131,8 @@ class ReactorImpl {
   void flush();
   void flush_wakes();
   void retry_buffer_waiters();
+  void check_partials();  // receive.cpp: read_timeout
+  void trim_memory();     // loop.cpp: malloc_trim after big releases
   // pressure.cpp
   void check_pool();
   void unpin(Conn& c);
@@ -172,12 +177,22 @@ class ReactorImpl {
   // Connections with segments that reference receive buffers (pooled > 0,
   // or was when added; pruned by the unpin pass).
   std::vector<Conn*> pinners_;
+  // Connections in the middle of a frame or head, with a read_timeout.
+  std::vector<Conn*> partials_;
+  std::chrono::steady_clock::time_point last_partial_sweep_{};
+  std::chrono::steady_clock::time_point last_trim_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, Conn*> conns_;
   std::uint64_t next_conn_id_ = 1;
   std::vector<std::pair<const BlockPool*, ReturnLane*>> out_lanes_;
   std::vector<ReactorImpl*> wake_list_;  // wake_later()
 };
+
+// Drops a connection's assembly block and gives back its budget.
+void release_assembly(Conn& c) noexcept;
+// Heap blocks of 1 MiB and more freed since the last trim (block_pool.cpp).
+std::size_t big_blocks_freed() noexcept;
+void reset_big_blocks_freed() noexcept;
 
 // The first bytes of `p` in hex, for logs ("0a0b...").
 std::string hex_sample(const std::uint8_t* p, std::size_t len);
