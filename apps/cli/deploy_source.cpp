@@ -166,8 +166,9 @@ Outcome<std::uint64_t> download(const std::string& start_url, const std::string&
     auto head = c->read_head(idle);
     if (!head) return Failure{head.error()};
     const int s = head->status;
-    if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && head->field("location")) {
-      url = *head->field("location");
+    const std::string_view location = head->field("location");
+    if ((s == 301 || s == 302 || s == 303 || s == 307 || s == 308) && location.data()) {
+      url = std::string(location);
       if (url.rfind("/", 0) == 0) url = "http://" + authority + url;
       continue;
     }

@@ -3,51 +3,16 @@
 #include <poll.h>
 #include <sys/socket.h>
 
-#include <cstdlib>
+#include <algorithm>
 
 #include "hms/http.hpp"
+#include "hms/http_body.hpp"
 #include "text.hpp"
 
 namespace hms::cli {
 
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
-  return out;
-}
-
-// The field lines of a head the codec has accepted: "name: value" per line
-// after the status line, up to the blank line.
-std::vector<std::pair<std::string, std::string>> field_lines(std::string_view head) {
-  std::vector<std::pair<std::string, std::string>> out;
-  std::size_t pos = head.find('\n');
-  while (pos != std::string_view::npos && pos + 1 < head.size()) {
-    const std::size_t start = pos + 1;
-    std::size_t end = head.find('\n', start);
-    if (end == std::string_view::npos) end = head.size();
-    std::string_view line = head.substr(start, end - start);
-    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.empty()) break;
-    const std::size_t colon = line.find(':');
-    if (colon != std::string_view::npos) {
-      std::string_view v = line.substr(colon + 1);
-      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-      out.emplace_back(lower(line.substr(0, colon)), std::string(v));
-    }
-    pos = end;
-  }
-  return out;
-}
-
-}  // namespace
-
-const std::string* HttpHead::field(std::string_view name) const {
-  for (const auto& [k, v] : fields)
-    if (k == name) return &v;
-  return nullptr;
+std::string_view HttpHead::field(std::string_view name) const {
+  return find_header(raw.data(), raw.size(), name);
 }
 
 Outcome<HttpClient> HttpClient::connect(const HttpRoute& route, Deadline d) {
@@ -59,14 +24,20 @@ Outcome<HttpClient> HttpClient::connect(const HttpRoute& route, Deadline d) {
 Outcome<bool> HttpClient::send(std::string_view bytes) { return sock_.write_all(bytes, after(io_)); }
 
 Outcome<bool> HttpClient::send_chunk(const char* data, std::size_t n) {
-  const std::string head = chunk_head(n);
-  iovec v[3] = {{const_cast<char*>(head.data()), head.size()},
+  char head[kMaxChunkHeader];
+  const std::size_t head_size = encode_chunk_header(head, n);
+  if (head_size == 0) return true;  // n == 0: nothing to send
+  iovec v[3] = {{head, head_size},
                 {const_cast<char*>(data), n},
                 {const_cast<char*>(kChunkEnd.data()), kChunkEnd.size()}};
   return sock_.write_all(v, 3, after(io_));
 }
 
-Outcome<bool> HttpClient::send_last_chunk() { return send(kLastChunk); }
+Outcome<bool> HttpClient::send_last_chunk() {
+  char last[8];
+  const std::size_t size = encode_last_chunk(last, sizeof last, nullptr, 0);  // "0\r\n\r\n"
+  return send(std::string_view(last, size));
+}
 
 bool HttpClient::answered() const {
   if (in_pos_ < in_.size()) return true;
@@ -101,7 +72,10 @@ Outcome<HttpHead> HttpClient::read_head(std::chrono::milliseconds idle) {
     if (r.status == HttpStatus::complete) {
       HttpHead h;
       h.status = rh.status;
-      h.fields = field_lines(avail.substr(0, r.size));
+      h.transfer_encoding = rh.transfer_encoding;
+      h.has_content_length = rh.has_content_length;
+      h.content_length = rh.content_length;
+      h.raw = avail.substr(0, r.size);
       in_pos_ += r.size;
       if (h.status >= 100 && h.status < 200 && h.status != 101) continue;  // 100 Continue & co
       return h;
@@ -114,50 +88,27 @@ Outcome<HttpHead> HttpClient::read_head(std::chrono::milliseconds idle) {
 
 Outcome<Fields> HttpClient::read_body(const HttpHead& head, std::chrono::milliseconds idle,
                                       const std::function<bool(std::string_view)>& sink) {
-  if (head.status == 204 || head.status == 304 || (head.status >= 100 && head.status < 200)) return Fields{};
-  const std::string* te = head.field("transfer-encoding");
-  if (te && lower(*te).find("chunked") != std::string::npos) {
-    ChunkedDecoder dec;
-    for (;;) {
-      while (in_pos_ < in_.size()) {
-        const auto step = dec.next(in_.data() + in_pos_, in_.size() - in_pos_);
-        in_pos_ += step.consumed;
-        if (step.kind == ChunkedDecoder::Step::Kind::error) return Failure{std::string("Parse Error: ") + step.error};
-        if (step.kind == ChunkedDecoder::Step::Kind::done) return dec.trailers();
-        if (step.kind == ChunkedDecoder::Step::Kind::data && !sink(step.data)) return Fields{};
-      }
-      auto n = fill(idle);
-      if (!n) return Failure{n.error()};
-      if (n.value() == 0) return Failure{"socket hang up"};  // ended inside the body
-    }
-  }
-  if (const std::string* cl = head.field("content-length")) {
-    // The codec checked it is 1*DIGIT without overflow.
-    std::uint64_t left = std::strtoull(cl->c_str(), nullptr, 10);
-    for (;;) {
-      const std::size_t have = std::min<std::uint64_t>(left, in_.size() - in_pos_);
-      if (have) {
-        const std::string_view piece(in_.data() + in_pos_, have);
-        in_pos_ += have;
-        left -= have;
-        if (!sink(piece)) return Fields{};
-      }
-      if (left == 0) return Fields{};
-      auto n = fill(idle);
-      if (!n) return Failure{n.error()};
-      if (n.value() == 0) return Failure{"socket hang up"};
-    }
-  }
-  // Neither: the body ends with the connection.
+  ResponseBody body(head);
   for (;;) {
-    if (in_pos_ < in_.size()) {
-      const std::string_view piece(in_.data() + in_pos_, in_.size() - in_pos_);
-      in_pos_ = in_.size();
-      if (!sink(piece)) return Fields{};
+    const ResponseBody::Step step = body.next(in_.data() + in_pos_, in_.size() - in_pos_);
+    in_pos_ += step.consumed;
+    switch (step.kind) {
+      case ResponseBody::Step::Kind::data:
+        if (!sink(step.data)) return Fields{};
+        continue;
+      case ResponseBody::Step::Kind::done:
+        return body.trailers();
+      case ResponseBody::Step::Kind::error:
+        return Failure{std::string("Parse Error: ") + step.error};
+      case ResponseBody::Step::Kind::need_more:
+        break;
     }
     auto n = fill(idle);
     if (!n) return Failure{n.error()};
-    if (n.value() == 0) return Fields{};
+    if (n.value() == 0) {
+      if (body.closed()) return Fields{};
+      return Failure{"socket hang up"};  // ended inside the body
+    }
   }
 }
 

@@ -5,37 +5,30 @@
 // One request per connection, blocking, every wait bounded: the connect by
 // its deadline, each write by `io` (a peer that stops reading), each read by
 // `idle` (no byte for that long; a build may be silent for minutes, so the
-// caller picks it). Response bodies are framed by Transfer-Encoding:
-// chunked (trailers kept), Content-Length, or the end of the connection;
-// 1xx, 204 and 304 answers have none. Heads are parsed with hms'
-// parse_response_head (the codec; 8 KiB, 64 fields at most).
-//
-// Kept behind this interface so the shared body codec
-// (include/hms/http_body.hpp) can replace chunked.{hpp,cpp} later.
+// caller picks it). Heads are parsed with hms' parse_response_head (the
+// codec; 8 KiB, 64 fields at most), bodies read by ResponseBody (the codec's
+// chunked decoder and Content-Length counter; trailers kept).
 #pragma once
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
-#include "chunked.hpp"
 #include "dial.hpp"
 #include "link.hpp"
+#include "response_body.hpp"
 
 namespace hms::cli {
 
-struct HttpHead {
-  int status = 0;
-  std::vector<std::pair<std::string, std::string>> fields;  // names lower-cased
-  // The first field of that (lower-case) name, or nullptr.
-  const std::string* field(std::string_view lower_name) const;
+// A response head: what frames its body, and its bytes for field lookups.
+struct HttpHead : BodyFraming {
+  std::string raw;  // the head as received, blank line included
+  // The first field of that name (any case), trimmed; a null view when
+  // there is none. A view into `raw`: valid while this head is neither
+  // changed, moved nor destroyed.
+  std::string_view field(std::string_view name) const;
 };
-
-using Fields = std::vector<std::pair<std::string, std::string>>;
 
 class HttpClient {
  public:
@@ -46,7 +39,9 @@ class HttpClient {
   // Raw bytes (a request head).
   Outcome<bool> send(std::string_view bytes);
   // One chunk of a chunked body (n > 0), header, data and CRLF in one write.
+  // An empty chunk would end the body, so n == 0 writes nothing.
   Outcome<bool> send_chunk(const char* data, std::size_t n);
+  // The last chunk, no trailers: the body ends.
   Outcome<bool> send_last_chunk();
   // True when the server has started answering (or closed): data waits.
   bool answered() const;

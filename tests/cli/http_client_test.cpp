@@ -138,7 +138,7 @@ TEST(HttpClient, ContentLengthCloseDelimitedAndNoBody) {
 TEST(HttpClient, MalformedAnswers) {
   {
     Server s({"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"});
-    EXPECT_EQ(get(s).error, "Parse Error: bad chunk size");
+    EXPECT_EQ(get(s).error, "Parse Error: bad_chunk_size");
   }
   {
     Server s({"SSH-2.0-OpenSSH\r\n\r\n"});
