@@ -92,7 +92,7 @@ std::string finish_hub_flags(HubFlags& f) {
   return {};
 }
 
-int run_hub(const HubOptions& opts, const char* name) {
+int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening) {
   // Signals are taken by sigwait on this thread; every reactor thread
   // inherits the blocked mask.
   sigset_t set;
@@ -104,8 +104,12 @@ int run_hub(const HubOptions& opts, const char* name) {
   try {
     Hub hub(opts);
     hub.start();
-    std::printf("%s listening on port %u\n", name, hub.port());
-    std::fflush(stdout);
+    if (listening) {
+      listening(hub.port());
+    } else {
+      std::printf("%s listening on port %u\n", name, hub.port());
+      std::fflush(stdout);
+    }
     int sig = 0;
     sigwait(&set, &sig);
     HMS_LOG(info, "signal %d: stopping", sig);
