@@ -185,9 +185,10 @@ void DeployWork::fail(const std::string& id, const std::string& folder, int stat
   deploys_.counters_.deploys_failed.fetch_add(1, std::memory_order_relaxed);
   if (!folder.empty()) remove_quietly(folder);
   drain_body();  // read what is left of the upload, so the answer is read
+  const bool after_output = head_sent_;
   send_head(status);  // no-op if output went out already (then the status is 200)
   std::string text = why;
-  if (head_sent_) text += '\n';
+  if (after_output) text += '\n';  // its own line after the build's
   job_.send(chunk(text));
   job_.send("0\r\nX-Status: " + std::to_string(status) + "\r\n\r\n");
   job_.end();
