@@ -88,7 +88,7 @@ void terminal_options(CLI::App* sub, Args& a) {
     sub->add_option("--threads", a.hub.opts.threads, what)->capture_default_str()->check(CLI::Range(1u, 64u));
   }
   sub->get_option("--env")->allow_extra_args(false);
-  sub->add_flag("-d,--dock", a.with_dock, "Also run a dock in this process (not available yet)");
+  sub->add_flag("-d,--dock", a.with_dock, "Also run a dock for this machine (hms dock, beside the hub)");
   sub->add_option("-t,--tag", a.serve_tags, "Tags of the --dock dock")->allow_extra_args(false);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <optional>
 #include <thread>
 
 #include "hms/log.hpp"
@@ -92,7 +93,7 @@ std::string finish_hub_flags(HubFlags& f) {
   return {};
 }
 
-int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening) {
+int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening, const CompanionSpec* dock) {
   // Signals are taken by sigwait on this thread; every reactor thread
   // inherits the blocked mask.
   sigset_t set;
@@ -110,9 +111,12 @@ int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listeni
       std::printf("%s listening on port %u\n", name, hub.port());
       std::fflush(stdout);
     }
+    std::optional<CompanionDock> companion;
+    if (dock) companion.emplace(*dock, hub.port());
     int sig = 0;
     sigwait(&set, &sig);
     HMS_LOG(info, "signal %d: stopping", sig);
+    companion.reset();  // its services stop while the hub still answers
     hub.stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: %s\n", name, e.what());

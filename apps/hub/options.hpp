@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "companion_dock.hpp"
 #include "hub.hpp"
 
 namespace hms::hub {
@@ -33,8 +34,11 @@ std::string finish_hub_flags(HubFlags& flags);
 // Runs a hub until SIGINT or SIGTERM; returns the exit code. `name` prefixes
 // the messages ("hms-hub", "hms terminal"). Once the hub listens,
 // `listening` is called with its port (on this thread, before the wait); by
-// default it prints "<name> listening on port <port>" to stdout.
+// default it prints "<name> listening on port <port>" to stdout. With
+// `dock`, a dock for this machine runs beside it (companion_dock.hpp) and
+// stops first.
 using ListeningFn = std::function<void(std::uint16_t port)>;
-int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening = {});
+int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening = {},
+            const CompanionSpec* dock = nullptr);
 
 }  // namespace hms::hub

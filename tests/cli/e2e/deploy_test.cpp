@@ -1,7 +1,7 @@
 // deploy and tarball end to end: a real build script whose output streams
 // back, failing builds, chunked uploads, the tarball fetched back, and the
-// reference CLI side by side. Against the Node terminal and its dock;
-// hms-hub does not serve deploy yet (HMS_HUB_HAS_DEPLOY, support/servers.hpp).
+// reference CLI side by side. Against hms-hub and the Node terminal, with
+// the Node dock.
 #include <fstream>
 #include <random>
 #include <regex>
@@ -22,7 +22,6 @@ std::string read_file(const std::string& path) {
 class Deploy : public CliTest {
  protected:
   void SetUp() override {
-    if (GetParam() == HubKind::native && !HMS_HUB_HAS_DEPLOY) GTEST_SKIP() << kNoDeployYet;
     CliTest::SetUp();
     dock_ = std::make_unique<NodeDock>(*hub_, dir_, "dock-a", std::vector<std::string>{"web"});
     app_ = dir_.mkdir("app");

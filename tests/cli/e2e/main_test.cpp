@@ -1,6 +1,7 @@
 // The command itself: help, version, and the servers (`hms terminal`,
 // `hms dock`).
 #include <csignal>
+#include <thread>
 
 #include "e2e/fixture.hpp"
 
@@ -38,18 +39,46 @@ TEST(Main, TerminalRunsAHub) {
   const RunResult l = hms(dir, {"list", r});
   EXPECT_EQ(l.out, "web\n├── start: x\n├─┬ tags\n│ └── (empty)\n└─┬ env\n  └── A: 1\n\n");
   EXPECT_EQ(t.stop(SIGTERM), 0);
-  const RunResult d = hms(dir, {"terminal", "--dock"});
-  EXPECT_EQ(d.code, 1);
-  EXPECT_NE(d.err.find("--dock is not available yet"), std::string::npos);
 }
 
-TEST(Main, DockIsNotThereYet) {
-  // HMS_CLI_SERVE_TODO: replace with a dock test once apps/dock is wired in.
+// The whole workflow with native tools only: `hms terminal --dock` (the
+// hub and, beside it, `hms dock`), then add, deploy, ps, stop, remove.
+TEST(Main, TerminalWithItsDockRunsADeployedService) {
   TempDir dir;
-  EXPECT_EQ(hms(dir, {"dock"}).err, "[!] Remote is required\n");
-  const RunResult d = hms(dir, {"dock", "127.0.0.1:10002"});
+  const int port = free_port();
+  const std::string r = "127.0.0.1:" + std::to_string(port);
+  RunOptions o = cli_options(dir);
+  Background t(hms_argv({"terminal", "--port", std::to_string(port), "--db", dir.file("t.db"), "--dock", "--tag",
+                         "web"}),
+               o);
+  ASSERT_TRUE(t.wait_out_has("[term] listening on " + std::to_string(port) + "\n")) << t.out() << t.err();
+  dir.mkdir("app");
+  dir.write("app/run.sh", "echo hello from $SERVICE_NAME\nexec sleep 60\n");
+  ASSERT_EQ(hms(dir, {"add", r, "web", "--start", "sh run.sh", "--tag", "web"}).code, 0);
+  RunOptions in_app;
+  in_app.cwd = dir.file("app");
+  const RunResult d = hms(dir, {"deploy", r, "web", "--no-log"}, in_app);
+  EXPECT_EQ(d.code, 0) << d.out << d.err;
+  std::string ps;
+  const auto until = std::chrono::steady_clock::now() + 20s;
+  while (std::chrono::steady_clock::now() < until) {
+    ps = hms(dir, {"ps", r, "web"}).out;
+    if (ps.find("status:   running") != std::string::npos && ps.find("pid:") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);  // polling a process list, with a deadline
+  }
+  EXPECT_NE(ps.find("status:   running"), std::string::npos) << ps << t.out() << t.err();
+  EXPECT_NE(ps.find("pid:"), std::string::npos) << ps;
+  EXPECT_EQ(hms(dir, {"stop", r, "web"}).code, 0);
+  EXPECT_NE(hms(dir, {"ps", r, "web"}).out.find("status:   stopped"), std::string::npos);
+  EXPECT_EQ(hms(dir, {"remove", r, "web"}).code, 0);
+  EXPECT_EQ(t.stop(SIGTERM), 0);  // the dock stops with it
+}
+
+TEST(Main, DockNeedsARemote) {
+  TempDir dir;
+  const RunResult d = hms(dir, {"dock"});
+  EXPECT_EQ(d.err, "[!] Remote is required\n");
   EXPECT_EQ(d.code, 1);
-  EXPECT_NE(d.err.find("hms dock is not available in this build yet"), std::string::npos) << d.err;
 }
 
 }  // namespace

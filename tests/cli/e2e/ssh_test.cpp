@@ -68,7 +68,6 @@ TEST_P(Ssh, CommandsThroughTheTunnel) {
 }
 
 TEST_P(Ssh, DeployAndTarballThroughTheTunnel) {
-  if (GetParam() == HubKind::native && !HMS_HUB_HAS_DEPLOY) GTEST_SKIP() << kNoDeployYet;
   NodeDock dock(*hub_, dir_, "dock-a", {"web"});
   const std::string r = ssh_remote();
   check({"add", r, "web", "--start", "node app.js", "--tag", "web"}, {"[-] Adding web\n[+] Adding web\n", "", 0},

@@ -29,12 +29,6 @@ const char* to_string(HubKind k);
 // For gtest's (and ctest's) test names.
 inline void PrintTo(HubKind k, std::ostream* os) { *os << to_string(k); }
 
-// HMS_HUB_HAS_DEPLOY: hms-hub does not serve PUT /<id> (deploy) or GET
-// /<id> (tarball) yet; it is being written. Those tests run against the
-// Node terminal and skip on hms-hub with this reason until this flips to
-// true (a temporary state, removed before merging).
-inline constexpr bool HMS_HUB_HAS_DEPLOY = false;
-inline constexpr const char* kNoDeployYet = "hms-hub has no deploy yet (HMS_HUB_HAS_DEPLOY)";
 
 class Hub {
  public:
