@@ -124,6 +124,13 @@ void Deploys::reap() {
   }
 }
 
+std::size_t Deploys::active() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const Running& r : running_) n += r.finished.load() ? 0 : 1;
+  return n;
+}
+
 void Deploys::stop() {
   std::list<Running> all;
   {
@@ -163,7 +170,7 @@ bool Deploys::take(Connection& c, const HttpRequest& req, HttpJob::Post post) {
   {
     std::lock_guard lock(mu_);
     reap();
-    if (stopping_ || running_.size() >= opts_.max_jobs) {
+    if (stopping_ || running_.size() >= opts_.max_jobs) {  // reaped: all still running
       counters_.refused_busy.fetch_add(1, std::memory_order_relaxed);
       answer_now(c, 503, "Too many deploys and tarball downloads at once; try again shortly");
       return true;

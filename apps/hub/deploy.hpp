@@ -80,6 +80,9 @@ class Deploys {
   // Cancels every job (builds killed, uploads failed), then joins them.
   void stop();
   const DeployCounters& counters() const noexcept { return counters_; }
+  // Jobs running now (a job's answer may reach its client just before its
+  // thread ends: it counts until then).
+  std::size_t active() const;
   const DeployOptions& options() const noexcept { return opts_; }
 
  private:
@@ -97,7 +100,7 @@ class Deploys {
   DeployOptions opts_;
   DeployHost host_;
   DeployCounters counters_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::list<Running> running_;  // guarded by mu_
   bool stopping_ = false;       // guarded by mu_
 };

@@ -123,6 +123,8 @@ std::string HubImpl::metrics() const {
     w.header(c.name, c.help, "counter");
     w.sample(c.name, "", static_cast<double>((deploys_->counters().*c.field).load(std::memory_order_relaxed)));
   }
+  w.header("hms_deploy_jobs", "Deploys and tarball downloads running now.", "gauge");
+  w.sample("hms_deploy_jobs", "", static_cast<double>(deploys_->active()));
   w.header("hms_handshake_errors_total", "Refused handshakes.", "counter");
   w.sample("hms_handshake_errors_total", "", static_cast<double>(handshake_errors_.load(std::memory_order_relaxed)));
   w.header("hms_partial_bytes", "Bytes held by partly received frames (all connections).", "gauge");

@@ -235,6 +235,7 @@ TEST(DeployLimits, BuildPastItsDeadlineIsKilledAndBusyHubAnswers503) {
   EXPECT_EQ(busy.status, 503);
   first.send_all(std::string(100, 'x'));  // not a tarball: it fails and frees the slot
   first.read_to_end();
+  ASSERT_TRUE(eventually([&] { return metric(http_get(hub.port, "/metrics").second, "hms_deploy_jobs") == 0; }));
 
   const auto t0 = std::chrono::steady_clock::now();
   const HttpAnswer a = put(hub.port, "/web", src.tarball());
