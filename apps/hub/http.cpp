@@ -25,8 +25,9 @@ HttpResponse HubImpl::on_http(const HttpRequest& req) {
   return r;
 }
 
-bool HubImpl::on_takeover(Shard&, Connection&, const HttpRequest&) {
+bool HubImpl::on_takeover(Shard& s, Connection& c, const HttpRequest& req) {
   // Streaming routes register here (deploy, tarballs, the page's API).
+  if (web_takeover(s, c, req)) return true;  // /ui, /api/ (web_routes.cpp)
   return false;
 }
 
