@@ -36,6 +36,8 @@ class EpollBackend final : public IoBackend {
   void remove_listener(Listener& l) override { epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr); }
   void add(Conn& c) override;
   void resume_recv(Conn& c) override { update(c); }
+  void pause_recv(Conn& c) override { update(c); }
+  void unpause_recv(Conn& c) override { update(c); }
   void reads_stopped(Conn& c) override { update(c); }
   void end_recv(Conn& c) override;
   void send(Conn& c) override;
@@ -101,7 +103,7 @@ void EpollBackend::add(Conn& c) {
 void EpollBackend::update(Conn& c) {
   if (!c.has(kRegistered)) return;
   epoll_event ev{};
-  ev.events = (c.has(kWaitBuffers | kClosing | kReadEnded) ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
+  ev.events = (c.has(kWaitBuffers | kClosing | kReadEnded | kPaused) ? 0u : static_cast<std::uint32_t>(EPOLLIN)) |
               (c.has(kWantRoom) ? static_cast<std::uint32_t>(EPOLLOUT) : 0u);
   ev.data.u64 = make_ud(&c, OpTag::recv);
   if (ev.events == 0) {
@@ -137,7 +139,7 @@ void EpollBackend::cancel_send(Conn& c) {
 }
 
 void EpollBackend::read(Conn& c) {
-  for (int i = 0; i < kReadsPerEvent && !c.has(kClosing); ++i) {
+  for (int i = 0; i < kReadsPerEvent && !c.has(kClosing | kPaused); ++i) {
     PoolBlock* b = take();
     if (!b) {
       loop_.on_buffers_short(c);
@@ -189,7 +191,7 @@ void EpollBackend::on_event(std::uint64_t data, std::uint32_t events) {
         loop_.on_room(c);
         update(c);
       }
-      if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.has(kClosing | kWaitBuffers | kReadEnded)) read(c);
+      if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !c.has(kClosing | kWaitBuffers | kReadEnded | kPaused)) read(c);
       if (c.has(kClosing)) loop_.maybe_finalize(c);
       break;
     }

@@ -44,6 +44,11 @@ class UringBackend final : public IoBackend {
   void remove_listener(Listener& l) override;
   void add(Conn& c) override { arm_recv(c); }
   void resume_recv(Conn& c) override { arm_recv(c); }
+  void pause_recv(Conn& c) override { end_recv(c); }
+  void unpause_recv(Conn& c) override {
+    // A cancel still in flight re-arms when it completes (on_recv_cqe).
+    if (!c.has(kRecvActive | kWaitBuffers)) arm_recv(c);
+  }
   void reads_stopped(Conn&) override {}  // the receive ends with shutdown(2)
   void end_recv(Conn& c) override;
   void send(Conn& c) override;
@@ -215,9 +220,11 @@ void UringBackend::on_recv_cqe(Conn& c, int res, unsigned flags) {
     b.set_refs(1);
     loop_.pool.taken();
     loop_.on_data(c, BufRef::adopt(&b), static_cast<std::size_t>(res));
-    if (!more && !c.has(kClosing)) arm_recv(c);
+    if (!more && !c.has(kClosing | kPaused)) arm_recv(c);
   } else if (res == -ENOBUFS) {
     loop_.on_buffers_short(c);
+  } else if (res == -ECANCELED && !c.has(kClosing)) {
+    if (!more && !c.has(kPaused)) arm_recv(c);  // resumed while pause's cancel was in flight
   } else if (!(res == -ECANCELED && c.has(kClosing))) {  // not our own cancel at close
     loop_.on_recv_end(c, res);
   }

@@ -49,6 +49,7 @@ enum ConnFlag : std::uint32_t {
   kStream = 1u << 12,      // a pipe or file: read(2)-style, never sent to
   kReadEnded = 1u << 13,   // the peer's EOF came in: nothing more to read
   kInPartials = 1u << 14,  // on the reactor's list of partial reads
+  kPaused = 1u << 15,      // pause_reading(): no reads until resume_reading()
   // epoll backend
   kRegistered = 1u << 16,  // fd added to the epoll set
   kParked = 1u << 17,      // fd taken out of the set while waiting for buffers

@@ -39,6 +39,23 @@ bool Connection::upgraded() const noexcept {
 }
 void Connection::set_max_body(std::uint32_t n) noexcept { Conn::of(*this).opts.decode.max_body = n; }
 
+void Connection::pause_reading() noexcept {
+  Conn& c = Conn::of(*this);
+  if (c.has(kPaused | kClosing | kReadEnded)) return;
+  c.set(kPaused);
+  c.loop->io().pause_recv(c);
+}
+
+void Connection::resume_reading() noexcept {
+  Conn& c = Conn::of(*this);
+  if (!c.has(kPaused)) return;
+  c.clear(kPaused);
+  if (c.has(kClosing | kReadEnded)) return;
+  c.loop->io().unpause_recv(c);
+}
+
+bool Connection::reading_paused() const noexcept { return Conn::of(*this).has(kPaused); }
+
 void ConnectionHandler::on_read_end(Connection& c) { c.close(CloseReason::peer_closed, "peer closed the connection"); }
 
 void Connection::note_frames_out(std::size_t n) noexcept { Conn::of(*this).loop->stats.frames_out += n; }

@@ -59,6 +59,10 @@ class IoBackend : public BufferSink {
   virtual void add(Conn& c) = 0;
   // Receive buffers are free again: receive on a parked connection.
   virtual void resume_recv(Conn& c) = 0;
+  // pause_reading() / resume_reading(): kPaused has just been set or
+  // cleared. Reads already in the kernel may still complete after a pause.
+  virtual void pause_recv(Conn& c) = 0;
+  virtual void unpause_recv(Conn& c) = 0;
   // The connection closes: no more input wanted (epoll drops EPOLLIN).
   virtual void reads_stopped(Conn& c) = 0;
   // After shutdown(2): end the receive (its end makes kRecvActive clear).

@@ -271,6 +271,7 @@ void ReactorImpl::retry_buffer_waiters() {
       maybe_finalize(*c);
       continue;
     }
+    if (c->has(kPaused)) continue;  // resume_reading() arms it
     io_->resume_recv(*c);
   }
 }

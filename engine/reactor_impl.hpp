@@ -107,6 +107,7 @@ class ReactorImpl {
   void note_partial(Conn& c, bool partial);
   // Whether the send in flight has iovecs the kernel reads.
   bool kernel_holds_send(const Conn& c) const noexcept { return io_->kernel_holds_send(c); }
+  IoBackend& io() noexcept { return *io_; }
   Conn* find(std::uint64_t id) const noexcept;
 
   // ---- state the pieces share

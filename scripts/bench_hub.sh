@@ -268,6 +268,33 @@ else
 fi
 add_row raw_loopback raw "$v" frames/s -
 
+# attack_rss: the red-team suite (tests/attack, every attack that can share
+# a hub) run on one hub while a reference dock and client stream through
+# it: the hub's RSS after the suite minus before, MB, target <= 20. Its own
+# Release tree with tests on (this script's tree keeps tests off); the
+# reference peers come from the suite's npm fixture.
+echo "bench_hub: attack_rss (the attack suite on one hub)" >&2
+v=""
+rm -f "$logs/attack_rss.json"
+abuild=$root/build-bench-attack
+if ((build)); then
+  cmake -S . -B "$abuild" -G Ninja -DCMAKE_BUILD_TYPE=Release -DHMS_BUILD_BENCH=OFF >/dev/null
+  ninja -C "$abuild" hms-hub hms_attack_tests >&2
+fi
+if [[ -x $abuild/tests/attack/hms_attack_tests ]] &&
+   (cd "$abuild" && ctest -R '^node_npm_install$' >/dev/null) &&
+   HMS_ATTACK_RSS_JSON=$logs/attack_rss.json timeout -k 5 900 "$abuild/tests/attack/hms_attack_tests" \
+     --gtest_also_run_disabled_tests --gtest_filter='Suite.DISABLED_AllOnOneHub' >"$logs/attack_rss.out" 2>&1; then
+  v=$(sed -n 's/.*"attack_rss":\([-0-9.]*\).*/\1/p' "$logs/attack_rss.json")
+  notes+=("attack_rss: $(grep -m1 'attacks on one hub' "$logs/attack_rss.out" | sed 's/^\[attack\] suite: //')")
+else
+  echo "bench_hub: attack_rss failed; see $logs/attack_rss.out" >&2
+  tail -20 "$logs/attack_rss.out" 2>/dev/null | sed 's/^/  /' >&2 || true
+  v=$(sed -n 's/.*"attack_rss":\([-0-9.]*\).*/\1/p' "$logs/attack_rss.json" 2>/dev/null || true)
+  failed=1
+fi
+add_row attack_rss hms "$v" MB "<=20"
+
 # ---------------------------------------------------------------- report
 
 jsonl=$bdir/bench-hub.jsonl

@@ -199,6 +199,15 @@ class Connection {
   void set_high_water(std::size_t n) noexcept;
   bool writable() const noexcept;
 
+  // ---- Flow control of input: a consumer of on_bytes that cannot keep up
+  // (a deploy writing to disk) stops reading from the socket, and the
+  // kernel's window pushes back on the sender. Bytes already received may
+  // still reach on_bytes after pause_reading(); nothing more is read after
+  // them until resume_reading().
+  void pause_reading() noexcept;
+  void resume_reading() noexcept;
+  bool reading_paused() const noexcept;
+
   // Close after the queued output is flushed (reads stop now), or after
   // OutputLimits::close_timeout, whichever comes first.
   void close(CloseReason reason = CloseReason::local, std::string message = {});
