@@ -15,9 +15,12 @@
 
 #include "dock/context.hpp"
 #include "dock/fetch.hpp"
-#include "dock/untar.hpp"
+#include "archive/untar.hpp"
 
 namespace hms::dock {
+
+using archive::UnpackLimits;
+using archive::UnpackResult;
 
 class Workers;
 

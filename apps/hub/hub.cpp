@@ -24,6 +24,12 @@ HubImpl::HubImpl(const HubOptions& o) : opts_(o) {
   });
   services_.store(registry_->size(), std::memory_order_relaxed);
   version_banner_ = std::string("hms-terminal ") + kHubVersion + "\n";
+  DeployOptions d;
+  d.builds = opts_.builds;
+  d.build_timeout = opts_.build_timeout;
+  d.max_jobs = opts_.max_deploys;
+  d.keep_old_builds = opts_.keep_old_builds;
+  deploys_ = std::make_unique<Deploys>(std::move(d), deploy_host());
 }
 
 HubImpl::~HubImpl() { stop(); }
@@ -96,6 +102,7 @@ void HubImpl::start() {
 void HubImpl::stop() {
   if (!started_) return;
   started_ = false;
+  deploys_->stop();  // its jobs post to the shards: they go first
   for (auto& s : shards_) s->reactor->stop();
   for (auto& s : shards_)
     if (s->thread.joinable()) s->thread.join();

@@ -53,6 +53,12 @@ struct HubOptions {
   std::uint32_t max_frame = 16u << 20;             // frame body, after the handshake
   std::uint32_t max_frame_before_handshake = 64 * 1024;
   std::size_t partial_budget = std::size_t{256} << 20;  // all partly received frames
+
+  // ---- Deploys (PUT /<id>) and tarballs (GET /<id>).
+  std::string builds = "builds";                   // build folders, relative to the working folder
+  std::chrono::seconds build_timeout{3600};        // a build still running then is killed
+  unsigned max_deploys = 8;                        // jobs at once; more are answered 503
+  bool keep_old_builds = false;                    // with --dock: the dock shares the folder
 };
 
 // Limits on one service record, so a stored record can always be sent.

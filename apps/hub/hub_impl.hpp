@@ -37,6 +37,7 @@
 #include "hms/mesh.hpp"
 #include "hms/peer.hpp"
 #include "hms/reactor.hpp"
+#include "deploy.hpp"
 #include "hub.hpp"
 #include "registry.hpp"
 
@@ -274,6 +275,11 @@ class HubImpl {
   std::atomic<std::int64_t> streams_connected_{0};  // the page's event streams
   std::string web_session_ = random_hex(16);  // the login cookie's value (web_routes.cpp)
   bool started_ = false;
+
+  // Deploys and tarballs (deploy.hpp); stopped before the shards.
+  std::unique_ptr<Deploys> deploys_;
+  DeployHost deploy_host();  // deploy_hooks.cpp
+  void record_deploy(const std::string& id, Service build, std::function<void(std::string)> done);
 
   // Control state (shard 0's thread only).
   std::unique_ptr<Registry> registry_;

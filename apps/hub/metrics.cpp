@@ -88,6 +88,21 @@ constexpr ShardCounter kShardCounters[] = {
      &Shard::web_deliveries},
 };
 
+// Deploy counters (deploy.hpp).
+struct DeployCounter {
+  const char* name;
+  const char* help;
+  std::atomic<std::uint64_t> DeployCounters::*field;
+};
+constexpr DeployCounter kDeployCounters[] = {
+    {"hms_deploys_total", "Deploys received (PUT /<id>).", &DeployCounters::deploys},
+    {"hms_deploys_succeeded_total", "Deploys built and recorded.", &DeployCounters::deploys_ok},
+    {"hms_deploys_failed_total", "Deploys that failed (the previous build stays).", &DeployCounters::deploys_failed},
+    {"hms_tarballs_served_total", "Build tarballs sent (GET /<id>).", &DeployCounters::tarballs},
+    {"hms_deploys_refused_busy_total", "Deploys and downloads answered 503: too many at once.",
+     &DeployCounters::refused_busy},
+};
+
 }  // namespace
 
 std::string HubImpl::metrics() const {
@@ -113,6 +128,10 @@ std::string HubImpl::metrics() const {
     for (const auto& s : shards_) sum += static_cast<double>(((*s).*c.field).get());
     w.header(c.name, c.help, "counter");
     w.sample(c.name, "", sum);
+  }
+  for (const auto& c : kDeployCounters) {
+    w.header(c.name, c.help, "counter");
+    w.sample(c.name, "", static_cast<double>((deploys_->counters().*c.field).load(std::memory_order_relaxed)));
   }
   w.header("hms_handshake_errors_total", "Refused handshakes.", "counter");
   w.sample("hms_handshake_errors_total", "", static_cast<double>(handshake_errors_.load(std::memory_order_relaxed)));

@@ -48,6 +48,12 @@ void add_hub_flags(CLI::App& app, HubFlags& f) {
   lim->add_option("--partial-budget-mb", f.partial_budget_mb,
                   "Memory for partly received frames, all connections together (MiB)")
       ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  auto* dep = app.add_option_group("Deploys");
+  dep->add_option("--builds", o.builds, "Folder for the builds of deployed services")->capture_default_str();
+  dep->add_option("--build-timeout", f.build_timeout, "Seconds a build may run before it is killed")
+      ->capture_default_str()->check(positive);
+  dep->add_option("--max-deploys", o.max_deploys, "Deploys and tarball downloads at once (more get 503)")
+      ->capture_default_str()->check(CLI::Range(1u, 1024u));
 }
 
 std::string finish_hub_flags(HubFlags& f) {
@@ -78,6 +84,7 @@ std::string finish_hub_flags(HubFlags& f) {
   o.dock_timeout = ms(f.dock_timeout);
   o.max_frame = f.max_frame_mb << 20;
   o.partial_budget = f.partial_budget_mb << 20;
+  o.build_timeout = std::chrono::seconds(static_cast<long long>(f.build_timeout + 0.5));
   // Limits that agree: a frame the hub takes must reach a reader that keeps
   // up, i.e. fit under a client's hard output limit.
   if (o.client_limits.hard && o.max_frame > o.client_limits.hard)
@@ -85,7 +92,7 @@ std::string finish_hub_flags(HubFlags& f) {
   return {};
 }
 
-int run_hub(const HubOptions& opts, const char* name) {
+int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening) {
   // Signals are taken by sigwait on this thread; every reactor thread
   // inherits the blocked mask.
   sigset_t set;
@@ -97,8 +104,12 @@ int run_hub(const HubOptions& opts, const char* name) {
   try {
     Hub hub(opts);
     hub.start();
-    std::printf("%s listening on port %u\n", name, hub.port());
-    std::fflush(stdout);
+    if (listening) {
+      listening(hub.port());
+    } else {
+      std::printf("%s listening on port %u\n", name, hub.port());
+      std::fflush(stdout);
+    }
     int sig = 0;
     sigwait(&set, &sig);
     HMS_LOG(info, "signal %d: stopping", sig);

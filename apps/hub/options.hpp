@@ -3,6 +3,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -20,6 +22,7 @@ struct HubFlags {
   double ping_interval = 15, ping_timeout = 5, handshake_timeout = 10, read_timeout = 30, dock_timeout = 10;
   std::uint32_t max_frame_mb = 16;
   std::size_t partial_budget_mb = 256;
+  double build_timeout = 3600;
 };
 
 // Adds the hub's flags to `app` (the defaults shown are those of `flags`).
@@ -28,7 +31,10 @@ void add_hub_flags(CLI::App& app, HubFlags& flags);
 // HMS_TOKEN, env pairs, limits, log level). Returns "" or what is wrong.
 std::string finish_hub_flags(HubFlags& flags);
 // Runs a hub until SIGINT or SIGTERM; returns the exit code. `name` prefixes
-// the messages ("hms-hub", "hms terminal").
-int run_hub(const HubOptions& opts, const char* name);
+// the messages ("hms-hub", "hms terminal"). Once the hub listens,
+// `listening` is called with its port (on this thread, before the wait); by
+// default it prints "<name> listening on port <port>" to stdout.
+using ListeningFn = std::function<void(std::uint16_t port)>;
+int run_hub(const HubOptions& opts, const char* name, const ListeningFn& listening = {});
 
 }  // namespace hms::hub

@@ -14,7 +14,7 @@
 #include <string>
 #include <system_error>
 
-#include "dock/untar.hpp"
+#include "archive/untar.hpp"
 
 namespace {
 
@@ -53,10 +53,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string dest = root() + "/build";
   clean(dest);
   fs::create_directories(dest);
-  hms::dock::UnpackLimits limits;
+  hms::archive::UnpackLimits limits;
   limits.max_bytes = 1 << 20;
   limits.max_entries = 1000;
-  const hms::dock::UnpackResult r = hms::dock::unpack_tar_memory(data, size, dest, limits);
+  const hms::archive::UnpackResult r = hms::archive::unpack_tar_memory(data, size, dest, limits);
   check(r.ok || !r.error.empty());
   check(r.bytes <= limits.max_bytes);
   check(r.entries <= limits.max_entries + 1);

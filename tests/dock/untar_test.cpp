@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "dock/harness.hpp"
-#include "dock/untar.hpp"
+#include "archive/untar.hpp"
 
-namespace hms::dock {
+namespace hms::archive {
 namespace {
 
 using docktest::make_tarball;
@@ -107,4 +107,4 @@ TEST(UntarTest, LimitsAndGarbage) {
 }
 
 }  // namespace
-}  // namespace hms::dock
+}  // namespace hms::archive

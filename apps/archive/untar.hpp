@@ -21,7 +21,7 @@
 // small archive cannot fill the disk (a gzip bomb).
 //
 // ### Threads
-// Blocking I/O: the dock calls it on a worker thread. Note that libarchive
+// Blocking I/O: the dock and the hub call it on worker threads. Note that libarchive
 // sets the umask to read it (archive_write_disk_new), which any thread
 // creating a file at that instant would see.
 #pragma once
@@ -31,7 +31,7 @@
 #include <functional>
 #include <string>
 
-namespace hms::dock {
+namespace hms::archive {
 
 struct UnpackLimits {
   std::uint64_t max_bytes = std::uint64_t{16} << 30;  // file contents, in total
@@ -68,4 +68,4 @@ bool safe_entry_path(std::string_view name, std::string* out);
 // `target` stays inside the folder. Pure.
 bool safe_link_target(std::string_view link_path, std::string_view target);
 
-}  // namespace hms::dock
+}  // namespace hms::archive

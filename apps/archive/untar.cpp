@@ -1,4 +1,4 @@
-#include "dock/untar.hpp"
+#include "archive/untar.hpp"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace hms::dock {
+namespace hms::archive {
 
 namespace {
 
@@ -33,7 +33,7 @@ struct Source {
   const ReadSource* read;
 };
 
-la_ssize_t read_cb(archive* a, void* client, const void** out) {
+la_ssize_t read_cb(::archive* a, void* client, const void** out) {
   auto* s = static_cast<Source*>(client);
   const long n = (*s->read)(out);
   if (n < 0) {
@@ -44,10 +44,10 @@ la_ssize_t read_cb(archive* a, void* client, const void** out) {
 }
 
 struct ArchiveCloser {
-  void operator()(archive* a) const noexcept { archive_read_free(a); }
+  void operator()(::archive* a) const noexcept { archive_read_free(a); }
 };
 struct DiskCloser {
-  void operator()(archive* a) const noexcept { archive_write_free(a); }
+  void operator()(::archive* a) const noexcept { archive_write_free(a); }
 };
 
 std::string quoted(std::string_view s) {
@@ -89,8 +89,8 @@ bool safe_link_target(std::string_view link_path, std::string_view target) {
 UnpackResult unpack_tar(const ReadSource& read, const std::function<std::string()>& source_error,
                         const std::string& dest, const UnpackLimits& limits) {
   UnpackResult res;
-  std::unique_ptr<archive, ArchiveCloser> in(archive_read_new());
-  std::unique_ptr<archive, DiskCloser> out(archive_write_disk_new());
+  std::unique_ptr<::archive, ArchiveCloser> in(archive_read_new());
+  std::unique_ptr<::archive, DiskCloser> out(archive_write_disk_new());
   if (!in || !out) {
     res.error = "out of memory";
     return res;
@@ -203,4 +203,4 @@ UnpackResult unpack_tar_memory(const void* data, std::size_t size, const std::st
   return unpack_tar(read, {}, dest, limits);
 }
 
-}  // namespace hms::dock
+}  // namespace hms::archive
