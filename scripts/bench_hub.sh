@@ -11,6 +11,13 @@
 #                  (all clients together), target >= 7.5M
 #   fanout_100x10_load_cpu  the same run: hms-load's own CPU, % of a core; at
 #                  <= 60 the rate above is the hub's, not hms-load's limit
+#   sse_fanout     the page's live logs: 100 docks as above, 10 event streams
+#                  (GET /api/logs/*) and no protocol client: delivered
+#                  events/s (all streams together), target >= 1M; printed
+#                  with its ratio to fanout_100x10 of the same run
+#   fanout_watched fanout_100x10 while 2 event streams watch '*' too: the
+#                  protocol clients' frames/s, target >= 7.5M as without
+#                  them (and the streams' events/s beside it)
 #   docks_10k_rss  10,000 docks logging once a second each, 4 clients on '*':
 #                  the hub's peak RSS (VmHWM), MB, target <= 200
 #   docks_10k_p99  the same run: delivery latency p99 (dock send to client
@@ -33,7 +40,7 @@ while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_hub: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -193,6 +200,42 @@ stop_hub
 add_row fanout_100x10 hms "$v" frames/s ">=7500000"
 add_row fanout_100x10_load_cpu hms "$lc" % "<=60"
 
+# sse_fanout: the same docks, event streams instead of clients
+echo "bench_hub: sse_fanout (${fan_dur} s after ${fan_warm} s warm-up)" >&2
+sv=""
+if start_hub sse_fanout &&
+   run_load sse_fanout $((60 + ${fan_dur%.*} * 2)) --docks 100 --clients 0 --streams 10 --payload 100 --rate 0 \
+     --subscribe '*' --warmup "$fan_warm" --duration "$fan_dur"; then
+  f=$logs/sse_fanout.out
+  sv=$(value_of "$f" sse_fanout_streams)
+  ratio="-"
+  [[ -n $v && -n $sv && $v != 0 ]] && ratio=$(awk -v s="$sv" -v p="$v" 'BEGIN { printf "%.2f", s / p }')
+  notes+=("sse_fanout: docks sent $(value_of "$f" sse_fanout_sent) frames/s; ${sv} events/s to 10 event streams = ${ratio} x fanout_100x10's frames/s; CPU hub $(value_of "$f" sse_fanout_hub_cpu)%, hms-load $(value_of "$f" sse_fanout_load_cpu)%, other processes $(value_of "$f" sse_fanout_others_cpu)%")
+  contended "$f" sse_fanout
+else
+  failed=1
+fi
+stop_hub
+add_row sse_fanout hms "$sv" events/s ">=1000000"
+
+# fanout_watched: the protocol fan-out while browsers watch
+echo "bench_hub: fanout_watched (${fan_dur} s after ${fan_warm} s warm-up)" >&2
+wv="" ws=""
+if start_hub fanout_watched &&
+   run_load fanout_watched $((60 + ${fan_dur%.*} * 2)) --docks 100 --clients 10 --streams 2 --payload 100 --rate 0 \
+     --subscribe '*' --warmup "$fan_warm" --duration "$fan_dur"; then
+  f=$logs/fanout_watched.out
+  wv=$(value_of "$f" fanout_watched)
+  ws=$(value_of "$f" fanout_watched_streams)
+  notes+=("fanout_watched: 10 clients got ${wv} frames/s while 2 event streams got ${ws} events/s; lost $(value_of "$f" fanout_watched_lost); CPU hub $(value_of "$f" fanout_watched_hub_cpu)%, hms-load $(value_of "$f" fanout_watched_load_cpu)%, other processes $(value_of "$f" fanout_watched_others_cpu)%")
+  contended "$f" fanout_watched
+else
+  failed=1
+fi
+stop_hub
+add_row fanout_watched hms "$wv" frames/s ">=7500000"
+add_row fanout_watched_streams hms "$ws" events/s -
+
 # docks_10k: one run, two rows
 echo "bench_hub: docks_10k (${k10_dur} s after ${k10_warm} s warm-up)" >&2
 rss="" p99=""
@@ -267,7 +310,7 @@ printf '%s\n' "${rows[@]}" | awk -v out="$jsonl" '
     else if ($5 ~ /^>=/) status = ($3 + 0 >= substr($5, 3) + 0) ? "met" : "MISSED"
     else if ($5 ~ /^<=/) status = ($3 + 0 <= substr($5, 3) + 0) ? "met" : "MISSED"
     if ($3 == "null") shown = "-"
-    else if ($4 == "frames/s" || $4 == "%") shown = sprintf("%.0f", $3)
+    else if ($4 == "frames/s" || $4 == "events/s" || $4 == "%") shown = sprintf("%.0f", $3)
     else shown = sprintf("%.3f", $3)
     printf "%-22s %-5s %14s %-9s %-12s %s\n", $1, $2, shown, $4, $5, status
     printf "{\"bench\":\"%s\",\"impl\":\"%s\",\"value\":%s,\"unit\":\"%s\"}\n", $1, $2, $3, $4 >> out

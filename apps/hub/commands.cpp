@@ -348,15 +348,20 @@ void HubImpl::tell_docks(const ReplyTo& to, Service service, const std::vector<s
 
 // ---------------------------------------------------------------- subscriptions
 
-void HubImpl::cmd_subscribe(Request& req) {
-  const std::string id(req.id);
-  if (!registry_->has(id) && id != "*") return answer(req.to, false, std::string(kNotFound));
-  if (client_subs_[req.key].insert(id).second) {
+bool HubImpl::subscribe_key(std::uint64_t key, const std::string& id) {
+  if (!registry_->has(id) && id != "*") return false;
+  if (client_subs_[key].insert(id).second) {
     if (++sub_counts_[id] == 1) {
       HMS_LOG(info, "[%s] subscribing to service events and logs", printable(id).c_str());
       for (const auto& d : docks_) dock_subscription(d, id, true);
     }
   }
+  return true;
+}
+
+void HubImpl::cmd_subscribe(Request& req) {
+  const std::string id(req.id);
+  if (!subscribe_key(req.key, id)) return answer(req.to, false, std::string(kNotFound));
   // The client's own shard records it, then answers.
   run_on(*req.to.from, [this, st = req.st, reply = req.to.reply, id] {
     if (st->peer) add_local(*st->shard, st.get(), id);

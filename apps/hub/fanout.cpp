@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "hub_impl.hpp"
+#include "web_stream.hpp"
 
 namespace hms::hub {
 
@@ -34,7 +35,9 @@ void HubImpl::deliver(Shard& s, const FrameView& f, const BufRef& storage) {
   const bool as_is = f.header.type == FrameType::message && f.header.request_id == 0 && m.has_origin;
   std::string reencoded_id;
   if (!as_is) reencoded_id = std::string(m.service) + "@" + std::string(m.origin);
+  web::EventText text;  // the frame as event-stream text, made once if a stream wants it
   auto send = [&](ConnState* c) {
+    if (c->stream) return web_deliver(s, *c->stream, f, text);
     if (!c->peer) return;
     ++s.deliveries;
     if (as_is) c->peer->relay(f, storage);

@@ -27,6 +27,7 @@ HttpResponse HubImpl::on_http(const HttpRequest& req) {
 
 bool HubImpl::on_takeover(Shard& s, Connection& c, const HttpRequest& req) {
   // Streaming routes register here (deploy, tarballs, the page's API).
+  if (web_takeover(s, c, req)) return true;  // /ui, /api/ (web_routes.cpp)
   return deploys_->take(c, req, [this, &s](std::function<void()> fn) { run_on(s, std::move(fn)); });
 }
 

@@ -7,6 +7,8 @@
 //   placement.cpp  sync's choice of docks (a pure function)
 //   metrics.cpp    /metrics, table-driven
 //   http.cpp       the plain HTTP routes
+//   web_*.cpp      the page (/ui) and its API (/api/): routes, JSON
+//                  endpoints, event streams (web_stream.hpp)
 //
 // ### Threads
 // N shards, one reactor thread each, all listening on one port
@@ -51,6 +53,10 @@ inline constexpr std::string_view kBadToken = "Invalid token";
 
 class HubImpl;
 struct Shard;
+struct WebShard;  // web_stream.hpp
+
+// `bytes` random bytes (getrandom) as lower-case hex (web_routes.cpp).
+std::string random_hex(std::size_t bytes);
 
 struct DockInfo {
   std::string id, hostname, version;
@@ -58,6 +64,8 @@ struct DockInfo {
   bool is_default = false;
   Shard* shard = nullptr;
   std::weak_ptr<Peer> peer;
+  std::string address;        // the peer's "ip:port", for the page
+  std::int64_t since_ms = 0;  // handshake time, ms since the epoch
 };
 
 struct SvHash {
@@ -68,7 +76,7 @@ struct SvHash {
 // One connection's hub state; owned by its Peer (Peer::user), used on its
 // shard's thread (the control shard keeps shared_ptrs to send answers back).
 struct ConnState {
-  enum class Kind : std::uint8_t { pending, failed, dock, client } kind = Kind::pending;
+  enum class Kind : std::uint8_t { pending, failed, dock, client, stream } kind = Kind::pending;
   Shard* shard = nullptr;
   Peer* peer = nullptr;  // valid until on_close (the peer owns this state)
   std::uint64_t key = 0;
@@ -84,6 +92,10 @@ struct ConnState {
   std::unordered_set<std::string> local_subs;
   // dock
   std::shared_ptr<DockInfo> dock;
+  // stream: an event stream of the page (web_stream.hpp), a subscriber
+  // with no Peer; set while its connection is open. Never in the liveness
+  // list (it does not handshake).
+  Connection* stream = nullptr;
 };
 
 // Where an answer goes: the client's Reply, on the client's shard.
@@ -136,6 +148,9 @@ struct Shard {
   std::vector<ConnState*> conns;
   Counter log_frames, deliveries, handoff_drops;
   Counter ping_timeouts, handshake_timeouts, dock_timeouts, invalid_dock_answers;
+  // The page (web_*.cpp): its event text, made on first use (this thread).
+  std::shared_ptr<WebShard> web;
+  Counter web_requests, web_refused, web_events, web_event_failures, web_deliveries;
 };
 
 // The result of asking one dock something, owned (it crosses shards). For
@@ -176,6 +191,17 @@ class HubImpl {
   // then sets the connection's handler.
   void release_to_http(Connection& c);
 
+  // ---- the page and its API (web_routes.cpp, web_api.cpp)
+  // /ui and /api/...: true when the request is one of theirs (taken over).
+  bool web_takeover(Shard& s, Connection& c, const HttpRequest& req);
+  bool web_authorized(const RequestHead& head) const;
+  // The JSON endpoints; each answers `to` (on shard s) with status + body.
+  using WebAnswer = std::function<void(int status, std::string body)>;
+  void web_command(Shard& s, Opcode op, std::string id, WebAnswer to);
+  void web_docks(Shard& s, WebAnswer to);
+  // GET /api/logs/<id>: the connection becomes an event stream.
+  void web_open_stream(Shard& s, Connection& c, std::string id);
+
   // ---- connections (shard.cpp)
   void setup_shard(Shard& s);
   void sweep(Shard& s);  // liveness: handshake deadline, pings
@@ -203,6 +229,9 @@ class HubImpl {
   void cmd_sync(Request& req);
   void cmd_subscribe(Request& req);
   void cmd_unsubscribe(Request& req);
+  // Counts `key`'s subscription to `id`; the docks hear of the first one.
+  // False (nothing counted) when there is no such service and id is not '*'.
+  bool subscribe_key(std::uint64_t key, const std::string& id);
   void place(const ReplyTo& to, Service service);
   // sync to the chosen docks, start (unless stopped), remove from the rest.
   void tell_docks(const ReplyTo& to, Service service, const std::vector<std::string>& chosen);
@@ -243,6 +272,8 @@ class HubImpl {
   std::atomic<std::uint64_t> next_key_{1};
   std::atomic<std::int64_t> docks_connected_{0}, clients_connected_{0}, pending_connected_{0};
   std::atomic<std::uint64_t> handshake_errors_{0};
+  std::atomic<std::int64_t> streams_connected_{0};  // the page's event streams
+  std::string web_session_ = random_hex(16);  // the login cookie's value (web_routes.cpp)
   bool started_ = false;
 
   // Deploys and tarballs (deploy.hpp); stopped before the shards.

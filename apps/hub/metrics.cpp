@@ -78,6 +78,14 @@ constexpr ShardCounter kShardCounters[] = {
     {"hms_dock_timeouts_total", "Requests to docks that missed their deadline.", &Shard::dock_timeouts},
     {"hms_invalid_dock_answers_total", "Dock answers that were not what the request asks for.",
      &Shard::invalid_dock_answers},
+    {"hms_web_requests_total", "HTTP requests to the page and its API (/ui, /api/).", &Shard::web_requests},
+    {"hms_web_refused_total", "Page and API requests refused for want of the token.", &Shard::web_refused},
+    {"hms_web_events_total", "Log and process events written as event-stream text (once per frame and thread).",
+     &Shard::web_events},
+    {"hms_web_event_failures_total", "Events not written for the page for want of memory.",
+     &Shard::web_event_failures},
+    {"hms_web_deliveries_total", "Log and process events queued to the page's event streams.",
+     &Shard::web_deliveries},
 };
 
 // Deploy counters (deploy.hpp).
@@ -105,6 +113,8 @@ std::string HubImpl::metrics() const {
            static_cast<double>(clients_connected_.load(std::memory_order_relaxed)));
   w.sample("hms_connections", "{kind=\"handshaking\"}",
            static_cast<double>(pending_connected_.load(std::memory_order_relaxed)));
+  w.sample("hms_connections", "{kind=\"event_stream\"}",
+           static_cast<double>(streams_connected_.load(std::memory_order_relaxed)));
   w.header("hms_services", "Services in the registry.", "gauge");
   w.sample("hms_services", "", static_cast<double>(services_.load(std::memory_order_relaxed)));
   for (const auto& c : kReactorCounters) {

@@ -66,6 +66,8 @@ void HubImpl::on_conn_close(ConnState& st) {
       to_control([this, key] { client_gone(key); });
       break;
     }
+    case ConnState::Kind::stream:
+      break;  // never here: an event stream ends in web_api.cpp
     case ConnState::Kind::dock: {
       docks_connected_.fetch_sub(1, std::memory_order_relaxed);
       auto d = st.dock;
@@ -135,6 +137,9 @@ void HubImpl::on_handshake(Shard& s, Peer& p, const Message& m, Reply r) {
     d->is_default = h.is_default;
     d->shard = &s;
     d->peer = p.weak_from_this();
+    if (Connection* c = p.connection()) d->address = c->peer_name();
+    d->since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch()).count();
     st->kind = ConnState::Kind::dock;
     st->dock = d;
     pending_connected_.fetch_sub(1, std::memory_order_relaxed);

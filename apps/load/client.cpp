@@ -35,6 +35,7 @@ void Worker::open_client(Client& c) {
 }
 
 void Worker::client_connected(Client& c) {
+  if (c.stream) return stream_connected(c);
   if (!sh_.opt.raw) {
     // The reference client's head: the dock's without an origin. The
     // handshake follows at once; bytes behind the head are protocol.

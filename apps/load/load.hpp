@@ -64,6 +64,9 @@ struct Options {
   std::string hub = "127.0.0.1:10002";
   unsigned docks = 1;
   unsigned clients = 1;
+  // Event-stream clients (the hub's page: GET /api/logs/<subscribe>),
+  // counted apart from the protocol clients (stream.cpp).
+  unsigned streams = 0;
   std::size_t payload = 100;          // stdout payload bytes (>= kStampBytes)
   double rate = 0;                    // frames/s per dock; 0: as fast as possible
   unsigned batch = 256;               // rate 0: frames a dock writes with one send(2)
@@ -87,6 +90,7 @@ struct Report {
   unsigned docks_streaming = 0;               // subscribed by the hub when the window opened
   std::uint64_t sent = 0;                     // frames sent by docks in the window
   std::uint64_t delivered = 0;                // frames received by clients in the window
+  std::uint64_t stream_delivered = 0;         // events received by event streams in the window
   std::uint64_t skipped = 0;                  // rate mode: due while the dock could not write
   std::uint64_t lost = 0;                     // sequence gaps seen in the window
   std::uint64_t reordered = 0;                // a sequence number at or below the last one
@@ -106,6 +110,7 @@ struct Report {
   std::vector<std::string> errors;  // the first few, for the summary
 
   double delivered_per_s() const { return window_seconds > 0 ? delivered / window_seconds : 0; }
+  double stream_delivered_per_s() const { return window_seconds > 0 ? stream_delivered / window_seconds : 0; }
   double sent_per_s() const { return window_seconds > 0 ? sent / window_seconds : 0; }
   double load_busiest_thread() const {
     double m = 0;

@@ -41,6 +41,9 @@ int main(int argc, char** argv) {
   app.add_option("--hub", o.hub, "Hub endpoint host:port")->capture_default_str();
   app.add_option("--docks", o.docks, "Simulated docks")->capture_default_str();
   app.add_option("--clients", o.clients, "Clients, each subscribed to --subscribe")->capture_default_str();
+  app.add_option("--streams", o.streams,
+                 "Event streams of the hub's page (GET /api/logs/<--subscribe>), counted apart")
+      ->capture_default_str();
   app.add_option("--payload", o.payload, "stdout payload bytes (>= 20: stamp, sequence, dock)")
       ->capture_default_str();
   app.add_option("--rate", o.rate, "stdout frames per second per dock; 0 = as fast as the path allows")

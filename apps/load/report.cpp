@@ -43,7 +43,7 @@ void json_line(const std::string& bench, const std::string& impl, double value, 
 int print_report(const Options& o, const Report& r, const std::string& name, const std::string& impl,
                  bool json) {
   const bool setup_ok = r.docks_failed == 0 && r.clients_failed == 0 && r.docks_up == o.docks &&
-                        r.clients_up == o.clients;
+                        r.clients_up == o.clients + o.streams;
   char rate[48] = "max";
   if (o.rate > 0) std::snprintf(rate, sizeof rate, "%g/s per dock", o.rate);
   std::printf("hms-load %s: %u docks, %u clients, %zu-byte payloads (%zu-byte frames), rate %s, "
@@ -51,7 +51,8 @@ int print_report(const Options& o, const Report& r, const std::string& name, con
               name.c_str(), o.docks, o.clients, o.payload, r.frame_bytes, rate, o.subscribe.c_str(), o.services,
               o.services == 1 ? "" : "s", o.raw ? "raw frames" : "HTTP CONNECT", o.threads,
               o.threads == 1 ? "" : "s");
-  std::printf("  set-up     %u/%u clients, %u/%u docks up (docks in %.2f s)\n", r.clients_up, o.clients,
+  std::printf("  set-up     %u/%u clients and event streams, %u/%u docks up (docks in %.2f s)\n", r.clients_up,
+              o.clients + o.streams,
               r.docks_up, o.docks, r.connect_seconds);
   for (const auto& e : r.errors) std::printf("  error      %s\n", e.c_str());
   if (!setup_ok) {
@@ -67,6 +68,9 @@ int print_report(const Options& o, const Report& r, const std::string& name, con
   std::printf("\n");
   std::printf("  delivered  %.0f frames/s to the clients (%.1f MB/s)\n", r.delivered_per_s(),
               r.delivered_per_s() * static_cast<double>(r.frame_bytes) / 1e6);
+  if (o.streams)
+    std::printf("  streams    %.0f events/s to the %u event streams of the page\n", r.stream_delivered_per_s(),
+                o.streams);
   print_load_cpu(o, r);
   const auto& h = r.latency;
   std::printf("  latency    p50 %.1f us, p99 %.1f us, p99.9 %.1f us, max %.1f us (%llu frames)\n",
@@ -96,9 +100,11 @@ int print_report(const Options& o, const Report& r, const std::string& name, con
   }
   std::fflush(stdout);
 
-  const bool clean = r.malformed == 0 && r.docks_lost == 0 && r.clients_lost == 0 && r.delivered > 0;
+  const bool clean = r.malformed == 0 && r.docks_lost == 0 && r.clients_lost == 0 &&
+                     r.delivered + r.stream_delivered > 0;
   if (json) {
     json_line(name, impl, std::round(r.delivered_per_s()), "frames/s");
+    if (o.streams) json_line(name + "_streams", impl, std::round(r.stream_delivered_per_s()), "events/s");
     // Right behind the rate it qualifies: hms-load's own CPU (% of a core).
     json_line(name + "_load_cpu", impl, std::round(r.load_cpu * 100), "%");
     if (r.load_thread_cpu.size() > 1)

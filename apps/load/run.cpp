@@ -71,10 +71,11 @@ Report run(const Options& o) {
   sh.period_ns = o.rate > 0 ? std::max<std::int64_t>(1, static_cast<std::int64_t>(1e9 / o.rate)) : 0;
   // The summary shows the size of dock 0's frames.
   sh.frame_bytes = message_head_size(service_name(0).size() + 1 + std::string("dock-0").size()) + o.payload;
-  if (o.rate == 0 && o.window_kb > 0 && o.clients > 0)
+  const unsigned listeners = o.clients + o.streams;
+  if (o.rate == 0 && o.window_kb > 0 && listeners > 0)
     sh.window_frames = std::max<std::int64_t>(static_cast<std::int64_t>(o.batch),
                                               static_cast<std::int64_t>(o.window_kb * 1024 / sh.frame_bytes));
-  sh.tally = std::make_unique<ClientTally[]>(o.clients);
+  sh.tally = std::make_unique<ClientTally[]>(listeners);
 
   Report rep;
   rep.frame_bytes = sh.frame_bytes;
@@ -100,7 +101,7 @@ Report run(const Options& o) {
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < o.threads; ++i) workers.push_back(std::make_unique<Worker>(sh, i));
   for (auto& w : workers) sh.workers.push_back(w.get());
-  for (unsigned i = 0; i < o.clients; ++i) workers[i % o.threads]->add_client(i);
+  for (unsigned i = 0; i < listeners; ++i) workers[i % o.threads]->add_client(i);
   // Each worker opens its clients as soon as it runs.
   for (auto& w : workers) w->start();
   auto finish = [&] {
@@ -113,18 +114,18 @@ Report run(const Options& o) {
 
   // 1. Clients, all subscribed before the first dock exists.
   const bool clients_ok = wait_until(
-      [&] { return sh.clients_up.load() + sh.clients_failed.load() >= o.clients; }, setup_deadline,
+      [&] { return sh.clients_up.load() + sh.clients_failed.load() >= listeners; }, setup_deadline,
       sample_every_100ms);
   if (!clients_ok || sh.clients_failed.load()) {
     if (!clients_ok) sh.error("clients not subscribed within --setup-timeout");
     finish();
     rep.clients_up = sh.clients_up.load();
-    rep.clients_failed = o.clients - rep.clients_up;
+    rep.clients_failed = listeners - rep.clients_up;
     rep.errors = sh.errors;
     return rep;
   }
-  std::fprintf(stderr, "hms-load: %u client%s subscribed to '%s'\n", o.clients, o.clients == 1 ? "" : "s",
-               o.subscribe.c_str());
+  std::fprintf(stderr, "hms-load: %u client%s and %u event stream%s subscribed to '%s'\n", o.clients,
+               o.clients == 1 ? "" : "s", o.streams, o.streams == 1 ? "" : "s", o.subscribe.c_str());
 
   // 2. Docks, in a bounded window.
   sh.docks_go.store(true, std::memory_order_release);
@@ -188,6 +189,7 @@ Report run(const Options& o) {
     const Counts& c = w->counts();
     rep.sent += c.sent;
     rep.delivered += c.delivered;
+    rep.stream_delivered += c.stream_delivered;
     rep.skipped += c.skipped;
     rep.lost += c.lost;
     rep.reordered += c.reordered;

@@ -88,7 +88,7 @@ struct Shared {
   std::atomic<std::int64_t> first_connect{0}, last_handshake{0};
   std::atomic<std::uint32_t> parked{0};  // workers whose pump waits for credit
 
-  std::unique_ptr<ClientTally[]> tally;  // opt.clients entries
+  std::unique_ptr<ClientTally[]> tally;  // opt.clients + opt.streams entries (streams last)
   std::vector<Worker*> workers;          // fixed before the threads start
 
   std::mutex err_mu;
@@ -106,7 +106,7 @@ struct Shared {
   std::int64_t credit() const noexcept {
     if (window_frames == 0) return LLONG_MAX;
     std::uint64_t slowest = kNoSeq;
-    for (unsigned i = 0; i < opt.clients; ++i)
+    for (unsigned i = 0; i < opt.clients + opt.streams; ++i)
       if (tally[i].alive.load(std::memory_order_acquire))
         slowest = std::min(slowest, tally[i].done.load(std::memory_order_relaxed));
     if (slowest == kNoSeq) return LLONG_MAX;  // no client listens: nothing to wait for

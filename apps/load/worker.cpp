@@ -45,6 +45,7 @@ Worker::~Worker() {
 void Worker::add_client(std::uint32_t index) {
   auto c = std::make_unique<Client>();
   c->index = index;
+  c->stream = index >= sh_.opt.clients;
   c->last_seq.assign(sh_.opt.docks, kNoSeq);
   clients_.push_back(std::move(c));
 }
@@ -176,8 +177,12 @@ void Worker::read_ready(Conn& c) {
     const std::size_t len = keep + static_cast<std::size_t>(r);
     std::size_t used = 0;
     c.need = 0;
-    if (c.state == Conn::State::upgrading) used = take_upgrade(c, rbuf_.data(), len);
-    if (c.state == Conn::State::open) {
+    if (!c.is_dock && static_cast<Client&>(c).stream) {
+      used = stream_input(static_cast<Client&>(c), rbuf_.data(), len, now);
+    } else if (c.state == Conn::State::upgrading) {
+      used = take_upgrade(c, rbuf_.data(), len);
+    }
+    if (c.state == Conn::State::open && !(!c.is_dock && static_cast<Client&>(c).stream)) {
       used += c.is_dock ? dock_input(static_cast<Dock&>(c), rbuf_.data() + used, len - used)
                         : client_input(static_cast<Client&>(c), rbuf_.data() + used, len - used, now);
     }

@@ -77,12 +77,14 @@ struct Client : Conn {
   unsigned step = 0;
   std::uint16_t next_rid = 0, waiting_rid = 0;
   bool done = false;  // subscribed, or failed
+  bool stream = false;  // an event stream (stream.cpp), not a protocol client
 };
 
 // What a worker measured (latency, sent, delivered, skipped, lost,
 // reordered only inside the window; malformed always).
 struct Counts {
   LatencyHistogram latency;
+  std::uint64_t stream_delivered = 0;  // events, at event streams
   std::uint64_t sent = 0, delivered = 0, skipped = 0, lost = 0, reordered = 0, malformed = 0;
 };
 
@@ -142,6 +144,10 @@ class Worker {
   void client_reply(Client& c, const FrameView& f);
   void client_failed(Client& c, const std::string& why);
   void client_closed(Client& c, const std::string& why);
+
+  // stream.cpp: an event stream of the hub's page.
+  void stream_connected(Client& c);
+  std::size_t stream_input(Client& c, const std::uint8_t* p, std::size_t n, std::int64_t now);
 
   Shared& sh_;
   const unsigned index_;

@@ -1,0 +1,215 @@
+// The page's text helpers (web_text.hpp): JSON escaping with the WHATWG
+// replacement rule, and small HTTP text readers.
+#include "web_text.hpp"
+
+#include <array>
+#include <cstdint>
+
+namespace hms::hub::web {
+
+namespace {
+
+// What a byte needs in a JSON string: 0 copy, 1 escape (below 0x20, '"',
+// '\'), 2 the start of a multi-byte sequence or a stray byte (>= 0x80).
+constexpr std::array<std::uint8_t, 256> kClass = [] {
+  std::array<std::uint8_t, 256> t{};
+  for (int i = 0; i < 0x20; ++i) t[i] = 1;
+  t['"'] = 1;
+  t['\\'] = 1;
+  for (int i = 0x80; i < 0x100; ++i) t[i] = 2;
+  return t;
+}();
+
+constexpr char kHex[] = "0123456789abcdef";
+
+char* put(char* o, std::string_view s) noexcept {
+  for (char c : s) *o++ = c;
+  return o;
+}
+
+char* escape_ascii(char* o, unsigned char b) noexcept {
+  switch (b) {
+    case '"': return put(o, "\\\"");
+    case '\\': return put(o, "\\\\");
+    case '\b': return put(o, "\\b");
+    case '\f': return put(o, "\\f");
+    case '\n': return put(o, "\\n");
+    case '\r': return put(o, "\\r");
+    case '\t': return put(o, "\\t");
+    default:
+      o = put(o, "\\u00");
+      *o++ = kHex[b >> 4];
+      *o++ = kHex[b & 15];
+      return o;
+  }
+}
+
+// The length of the well-formed UTF-8 sequence at in[0..n), or 0 with
+// *bad set to the bytes of its maximal ill-formed subpart (at least 1).
+// Bounds of the second byte per lead byte as in the Unicode Standard, table
+// 3-7 (no overlongs, no surrogates, nothing above U+10FFFF).
+std::size_t utf8_sequence(const unsigned char* in, std::size_t n, std::size_t* bad) noexcept {
+  const unsigned char b = in[0];
+  std::size_t need;
+  unsigned char lo = 0x80, hi = 0xBF;
+  if (b >= 0xC2 && b <= 0xDF) {
+    need = 1;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    need = 2;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    need = 3;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    *bad = 1;  // a continuation byte, C0, C1 or F5..FF on its own
+    return 0;
+  }
+  for (std::size_t i = 1; i <= need; ++i) {
+    // The subpart so far ends before a byte that cannot continue it (that
+    // byte starts over), or at the end of the input.
+    if (i >= n || in[i] < lo || in[i] > hi) {
+      *bad = i;
+      return 0;
+    }
+    lo = 0x80;
+    hi = 0xBF;
+  }
+  return need + 1;
+}
+
+bool hex_value(char c, int* v) noexcept {
+  if (c >= '0' && c <= '9') *v = c - '0';
+  else if (c >= 'a' && c <= 'f') *v = c - 'a' + 10;
+  else if (c >= 'A' && c <= 'F') *v = c - 'A' + 10;
+  else return false;
+  return true;
+}
+
+bool ascii_iequal(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view trim_ows(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::size_t json_escape(char* out, const unsigned char* in, std::size_t n) noexcept {
+  char* o = out;
+  std::size_t i = 0;
+  while (i < n) {
+    // The common case: a run of printable ASCII, copied as it is.
+    std::size_t j = i;
+    while (j < n && kClass[in[j]] == 0) ++j;
+    for (; i < j; ++i) *o++ = static_cast<char>(in[i]);
+    if (i == n) break;
+    if (kClass[in[i]] == 1) {
+      o = escape_ascii(o, in[i]);
+      ++i;
+      continue;
+    }
+    std::size_t bad = 0;
+    const std::size_t len = utf8_sequence(in + i, n - i, &bad);
+    if (len) {
+      for (std::size_t k = 0; k < len; ++k) *o++ = static_cast<char>(in[i + k]);
+      i += len;
+    } else {
+      o = put(o, "\\ufffd");
+      i += bad;
+    }
+  }
+  return static_cast<std::size_t>(o - out);
+}
+
+void append_json_escaped(std::string& out, std::string_view in) {
+  const std::size_t at = out.size();
+  out.resize(at + json_escape_bound(in.size()));
+  const std::size_t n = json_escape(out.data() + at, reinterpret_cast<const unsigned char*>(in.data()), in.size());
+  out.resize(at + n);
+}
+
+bool percent_decode(std::string_view in, std::string* out, bool plus_is_space) {
+  out->clear();
+  out->reserve(in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '%') {
+      int hi = 0, lo = 0;
+      if (in.size() - i < 3 || !hex_value(in[i + 1], &hi) || !hex_value(in[i + 2], &lo)) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out->push_back(' ');
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> form_field(std::string_view body, std::string_view name) {
+  while (!body.empty()) {
+    const std::size_t amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    const std::size_t eq = pair.find('=');
+    std::string key;
+    if (!percent_decode(pair.substr(0, eq), &key, true) || key != name) continue;
+    std::string value;
+    if (eq == std::string_view::npos) return value;
+    if (!percent_decode(pair.substr(eq + 1), &value, true)) return std::nullopt;
+    return value;
+  }
+  return std::nullopt;
+}
+
+std::string_view cookie_value(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    const std::size_t semi = header.find(';');
+    std::string_view pair = trim_ows(header.substr(0, semi));
+    header = semi == std::string_view::npos ? std::string_view{} : header.substr(semi + 1);
+    const std::size_t eq = pair.find('=');
+    if (eq == std::string_view::npos || trim_ows(pair.substr(0, eq)) != name) continue;
+    std::string_view v = trim_ows(pair.substr(eq + 1));
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    return v;
+  }
+  return {};
+}
+
+std::string_view bearer_token(std::string_view authorization) {
+  const std::string_view v = trim_ows(authorization);
+  const std::size_t sp = v.find(' ');
+  if (sp == std::string_view::npos || !ascii_iequal(v.substr(0, sp), "Bearer")) return {};
+  const std::string_view token = trim_ows(v.substr(sp + 1));
+  if (token.empty()) return {};
+  return token;
+}
+
+std::string_view head_bytes(const RequestHead& head) noexcept {
+  const char* start = head.method_text.data();
+  if (!start) return {};
+  // A complete head ends with an empty line, and no field value holds a CR
+  // or LF: the first LF followed by a line end is that line.
+  const char* p = start;
+  for (;;) {
+    while (*p != '\n') ++p;
+    ++p;
+    if (*p == '\n') return {start, static_cast<std::size_t>(p + 1 - start)};
+    if (*p == '\r' && p[1] == '\n') return {start, static_cast<std::size_t>(p + 2 - start)};
+  }
+}
+
+}  // namespace hms::hub::web

@@ -1,0 +1,90 @@
+// The page's pure text helpers (apps/hub/web_text.hpp): JSON escaping of
+// raw log bytes and the small HTTP text readers, on hostile input too.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "web_text.hpp"
+
+namespace hms::hub::web {
+namespace {
+
+std::string escaped(std::string_view in) {
+  std::string out;
+  append_json_escaped(out, in);
+  return out;
+}
+
+TEST(WebTextTest, JsonEscapeKeepsTextAndEscapesTheRest) {
+  EXPECT_EQ(escaped("plain text 123"), "plain text 123");
+  EXPECT_EQ(escaped("a\"b\\c"), "a\\\"b\\\\c");
+  EXPECT_EQ(escaped("\b\f\n\r\t"), "\\b\\f\\n\\r\\t");
+  EXPECT_EQ(escaped(std::string("\0\x1f", 2)), "\\u0000\\u001f");
+  EXPECT_EQ(escaped("\x7f"), "\x7f");
+  EXPECT_EQ(escaped("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"), "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+  // U+2028 stays as it is (JSON allows it).
+  EXPECT_EQ(escaped("\xe2\x80\xa8"), "\xe2\x80\xa8");
+}
+
+TEST(WebTextTest, InvalidUtf8BecomesOneReplacementPerMaximalSubpart) {
+  EXPECT_EQ(escaped("\x80"), "\\ufffd");
+  EXPECT_EQ(escaped("\xff\xfe"), "\\ufffd\\ufffd");
+  EXPECT_EQ(escaped("\xc0\xaf"), "\\ufffd\\ufffd");                      // overlong
+  EXPECT_EQ(escaped("\xe2\x82"), "\\ufffd");                              // cut at the end
+  EXPECT_EQ(escaped("\xe2\x82x"), "\\ufffdx");                            // cut before ASCII
+  EXPECT_EQ(escaped("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");            // a surrogate
+  EXPECT_EQ(escaped("\xf4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd");  // above U+10FFFF
+  EXPECT_EQ(escaped("\xf0\x9f\x98"), "\\ufffd");
+}
+
+TEST(WebTextTest, EscapeStaysWithinItsBoundAndHasNoLineBreak) {
+  std::string all;
+  for (int i = 0; i < 256; ++i) all += static_cast<char>(i);
+  all += all;
+  const std::string out = escaped(all);
+  EXPECT_LE(out.size(), json_escape_bound(all.size()));
+  EXPECT_EQ(out.find('\n'), std::string::npos);
+  EXPECT_EQ(out.find('\r'), std::string::npos);
+  // Worst case: every byte a control byte.
+  const std::string controls(100, '\x01');
+  EXPECT_EQ(escaped(controls).size(), json_escape_bound(controls.size()));
+}
+
+TEST(WebTextTest, PercentDecode) {
+  std::string out;
+  EXPECT_TRUE(percent_decode("a%2Ab%2a+c", &out, false));
+  EXPECT_EQ(out, "a*b*+c");
+  EXPECT_TRUE(percent_decode("a+b", &out, true));
+  EXPECT_EQ(out, "a b");
+  EXPECT_FALSE(percent_decode("%", &out, false));
+  EXPECT_FALSE(percent_decode("%4", &out, false));
+  EXPECT_FALSE(percent_decode("%zz", &out, false));
+}
+
+TEST(WebTextTest, FormField) {
+  EXPECT_EQ(form_field("a=1&token=s3%20cret&token=2", "token"), "s3 cret");
+  EXPECT_EQ(form_field("token=", "token"), "");
+  EXPECT_EQ(form_field("token", "token"), "");
+  EXPECT_EQ(form_field("a=1", "token"), std::nullopt);
+  EXPECT_EQ(form_field("token=%zz", "token"), std::nullopt);
+  EXPECT_EQ(form_field("", "token"), std::nullopt);
+}
+
+TEST(WebTextTest, CookieValue) {
+  EXPECT_EQ(cookie_value("a=1; hms_session=abc; b=2", "hms_session"), "abc");
+  EXPECT_EQ(cookie_value("hms_session=\"q\"", "hms_session"), "q");
+  EXPECT_EQ(cookie_value("xhms_session=abc", "hms_session").data(), nullptr);
+  EXPECT_EQ(cookie_value("", "hms_session").data(), nullptr);
+  EXPECT_EQ(cookie_value(";;=;", "hms_session").data(), nullptr);
+}
+
+TEST(WebTextTest, BearerToken) {
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer   abc  "), "abc");
+  EXPECT_EQ(bearer_token("Basic abc").data(), nullptr);
+  EXPECT_EQ(bearer_token("Bearer ").data(), nullptr);
+  EXPECT_EQ(bearer_token("Bearer").data(), nullptr);
+}
+
+}  // namespace
+}  // namespace hms::hub::web
