@@ -10,6 +10,7 @@ HttpJob::HttpJob(Post post, Connection& c) : conn(&c), post_(std::move(post)) {}
 
 long HttpJob::next_body(const void** data, std::chrono::milliseconds idle) {
   std::unique_lock lock(mu_);
+  if (!body_error_.empty() && body_.empty()) return -1;  // it failed already: no second wait
   const bool came = cv_.wait_for(lock, idle, [&] { return !body_.empty() || body_ended_ || cancelled_; });
   if (cancelled_) {
     body_error_ = "the hub is stopping";

@@ -28,6 +28,9 @@ HubImpl::HubImpl(const HubOptions& o) : opts_(o) {
   d.builds = opts_.builds;
   d.build_timeout = opts_.build_timeout;
   d.max_jobs = opts_.max_deploys;
+  // An upload that stalls is a body begun and not finished: --read-timeout.
+  if (opts_.read_timeout.count() > 0)
+    d.upload_idle = std::max(std::chrono::seconds(1), std::chrono::duration_cast<std::chrono::seconds>(opts_.read_timeout));
   d.keep_old_builds = opts_.keep_old_builds;
   deploys_ = std::make_unique<Deploys>(std::move(d), deploy_host());
 }

@@ -52,6 +52,12 @@ TEST(Main, TerminalWithItsDockRunsADeployedService) {
                          "web"}),
                o);
   ASSERT_TRUE(t.wait_out_has("[term] listening on " + std::to_string(port) + "\n")) << t.out() << t.err();
+  // The dock connects on its own time: `ps` lists it (with no process yet)
+  // once it has.
+  const auto connected_by = std::chrono::steady_clock::now() + 20s;
+  while (hms(dir, {"ps", r}).out.empty() && std::chrono::steady_clock::now() < connected_by)
+    std::this_thread::sleep_for(100ms);
+  ASSERT_FALSE(hms(dir, {"ps", r}).out.empty()) << "the dock never connected\n" << t.out() << t.err();
   dir.mkdir("app");
   dir.write("app/run.sh", "echo hello from $SERVICE_NAME\nexec sleep 60\n");
   ASSERT_EQ(hms(dir, {"add", r, "web", "--start", "sh run.sh", "--tag", "web"}).code, 0);
