@@ -13,6 +13,12 @@
 #                64-byte lines through the hub, at most 50,000 lines in
 #                flight; counted from the CLI's /proc/PID/io. Targets: hms
 #                >= 1,000,000 and ahead of node.
+#   deploy_100mb_s  seconds for `hms deploy --file` of a 100 MB tarball (random
+#                bytes: gzip cannot shrink it) with a no-op build: upload,
+#                unpack and record on hms-hub, then the CLI's sync and
+#                restart. Floor, same run: the same bytes sent over loopback
+#                (python3 socket.sendfile) into `tar xzf -`. Target: within
+#                2x of the floor.
 #
 # Prints a table (targets reported, not asserted) and one JSON object per
 # line ({"bench","impl","value","unit"}), also kept in
@@ -221,6 +227,63 @@ if ((have_node)); then
   add_row log_tail node "${tail_node:-}" lines/s "-"
 fi
 
+# ---------------------------------------------------------------- deploy_100mb_s
+
+deploy_mb=100
+((quick)) && deploy_mb=30
+mkdir -p "$tmp/deploy-src"
+head -c "${deploy_mb}M" /dev/urandom >"$tmp/deploy-src/blob.bin"
+echo 'exit 0' >"$tmp/deploy-src/build.sh"
+tar czf "$tmp/deploy.tgz" -C "$tmp/deploy-src" .
+rm -rf "$tmp/deploy-src"
+
+deploy_seconds() {  # -> seconds for hms deploy --file, or empty on failure
+  local t0 t1
+  start_hub deploy || return 1
+  (cd "$tmp" && "$hms" add "127.0.0.1:$hub_port" big --start 'sleep 1' --build 'true' >/dev/null) || return 1
+  t0=$EPOCHREALTIME
+  (cd "$tmp" && taskset -c 1 "$hms" deploy "127.0.0.1:$hub_port" big --file "$tmp/deploy.tgz" --no-log \
+    >"$logs/deploy.out" 2>&1) || { stop_pid "$hub_pid"; return 1; }
+  t1=$EPOCHREALTIME
+  stop_pid "$hub_pid"
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", b - a }'
+}
+
+floor_seconds() {  # the same bytes over loopback into tar xzf -
+  mkdir -p "$tmp/floor"
+  python3 - "$tmp/deploy.tgz" "$tmp/floor" <<'PY'
+import socket, subprocess, sys, threading, time
+path, dest = sys.argv[1], sys.argv[2]
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+port = srv.getsockname()[1]
+def send():
+    with socket.create_connection(("127.0.0.1", port)) as c, open(path, "rb") as f:
+        c.sendfile(f)
+t0 = time.monotonic()
+threading.Thread(target=send, daemon=True).start()
+conn, _ = srv.accept()
+tar = subprocess.Popen(["taskset", "-c", "0", "tar", "xzf", "-", "-C", dest], stdin=subprocess.PIPE)
+while True:
+    b = conn.recv(1 << 20)
+    if not b:
+        break
+    tar.stdin.write(b)
+tar.stdin.close()
+rc = tar.wait()
+if rc:
+    sys.exit(rc)
+print("%.3f" % (time.monotonic() - t0))
+PY
+}
+
+echo "bench_cli: deploy_100mb_s (${deploy_mb} MB tarball)" >&2
+deploy_hms=$(deploy_seconds) || failed=1
+deploy_floor=$(floor_seconds) || failed=1
+add_row deploy_100mb_s hms "$deploy_hms" s "<2x_floor"
+add_row deploy_100mb_s floor "$deploy_floor" s "-"
+
 # ---------------------------------------------------------------- report
 
 printf '%-12s %-6s %14s %-8s %-10s %s\n' bench impl value unit target vs-node
@@ -230,9 +293,10 @@ for r in "${rows[@]}"; do
   read -r b i v u t <<<"$r"
   ratio=""
   if [[ $i == hms && $v != null ]]; then
-    other=$(printf '%s\n' "${rows[@]}" | awk -v b="$b" '$1 == b && $2 == "node" { print $3 }')
+    other=$(printf '%s\n' "${rows[@]}" | awk -v b="$b" '$1 == b && ($2 == "node" || $2 == "floor") { print $3 }')
     if [[ -n $other && $other != null ]]; then
-      if [[ $u == ms ]]; then ratio=$(awk -v a="$other" -v b="$v" 'BEGIN { printf "%.1fx faster", a / b }')
+      if [[ $b == deploy_100mb_s ]]; then ratio=$(awk -v a="$v" -v b="$other" 'BEGIN { printf "%.2fx the floor", a / b }')
+      elif [[ $u == ms ]]; then ratio=$(awk -v a="$other" -v b="$v" 'BEGIN { printf "%.1fx faster", a / b }')
       else ratio=$(awk -v a="$v" -v b="$other" 'BEGIN { printf "%.1fx", a / b }'); fi
     fi
   fi
