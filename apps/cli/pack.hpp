@@ -1,4 +1,5 @@
-// The deploy tarball: a gzip'd tar of a directory, with libarchive.
+// The deploy tarball: a gzip'd tar of a directory (apps/archive/pack.hpp,
+// the packer the hub uses for GET /<id>).
 //
 // Like the reference's tar-fs pack: the first entry is "." (the directory
 // itself), then every entry breadth first (names sorted, where tar-fs took
