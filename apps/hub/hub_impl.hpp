@@ -102,7 +102,8 @@ struct ConnState {
 struct ReplyTo {
   std::shared_ptr<Reply> reply;
   Shard* from = nullptr;
-  // Instead of `reply` (the page's API): called on `from` with the outcome.
+  // Instead of `reply` (the page's API, a deploy's sync): called on `from`
+  // with the outcome.
   std::function<void(bool ok, std::string text)> done;
 };
 
