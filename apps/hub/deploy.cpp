@@ -48,6 +48,16 @@ struct Ignore final : ConnectionHandler {
 };
 Ignore ignore_rest;
 
+bool storable_id(std::string_view id) {
+  if (id.empty() || id.size() > 256) return false;
+  for (const char ch : id) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                    ch == '-' || ch == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 void answer_now(Connection& c, int status, std::string_view text) {
   c.set_handler(&ignore_rest);
   std::string fields = "Content-Type: text/plain\r\nContent-Length: ";
@@ -158,6 +168,12 @@ bool Deploys::take(Connection& c, const HttpRequest& req, HttpJob::Post post) {
   host_.release(c);
   if (malformed) {
     answer_now(c, 400, "url is malformed");
+    return true;
+  }
+  // Only a name the registry could hold (^[a-zA-Z0-9.-]+$, as add checks)
+  // names a folder: never a NUL, a slash or anything a path would bend.
+  if (!storable_id(*id)) {
+    answer_now(c, 404, "Service not found");
     return true;
   }
   // A body is read by Content-Length or chunked; anything else (another

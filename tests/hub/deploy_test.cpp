@@ -135,6 +135,11 @@ TEST_F(DeployTest, UnknownServiceBadGzipAndHostileTarballAreRefused) {
   a = http_exchange(hub.port, "PUT /%zz HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   EXPECT_EQ(a.status, 400);
   EXPECT_EQ(a.body, "url is malformed");
+  // A name no service can have (a NUL would cut a path short) names no folder.
+  a = http_exchange(hub.port, "PUT /web%00x HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(a.status, 404);
+  EXPECT_EQ(a.body, "Service not found");
+  EXPECT_TRUE(builds().empty());
 }
 
 TEST_F(DeployTest, TarballOfTheCurrentBuild) {
