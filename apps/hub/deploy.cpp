@@ -60,11 +60,7 @@ bool storable_id(std::string_view id) {
 
 void answer_now(Connection& c, int status, std::string_view text) {
   c.set_handler(&ignore_rest);
-  std::string fields = "Content-Type: text/plain\r\nContent-Length: ";
-  fields += std::to_string(text.size());
-  fields += "\r\nConnection: close\r\n";
-  std::string out = response_head(status, fields);
-  out += text;
+  const std::string out = plain_response(status, text);
   c.send_copy(out.data(), out.size());
   c.close();
 }

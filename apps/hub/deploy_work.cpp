@@ -207,12 +207,7 @@ void DeployWork::succeed(int status) {
 // ---------------------------------------------------------------- tarball
 
 void DeployWork::answer(int status, std::string_view text) {
-  std::string fields = "Content-Type: text/plain\r\nContent-Length: ";
-  fields += std::to_string(text.size());
-  fields += "\r\nConnection: close\r\n";
-  std::string out = response_head(status, fields);
-  out += text;
-  job_.send(std::move(out));
+  job_.send(plain_response(status, text));
   job_.end();
 }
 

@@ -200,6 +200,15 @@ std::string response_head(int status, std::string_view fields) {
   return out;
 }
 
+std::string plain_response(int status, std::string_view text) {
+  std::string fields = "Content-Type: text/plain\r\nContent-Length: ";
+  fields += std::to_string(text.size());
+  fields += "\r\nConnection: close\r\n";
+  std::string out = response_head(status, fields);
+  out += text;
+  return out;
+}
+
 std::string chunk(std::string_view data) {
   if (data.empty()) return {};
   char size[kMaxChunkHeader];

@@ -110,6 +110,8 @@ class BodyReader final : public ConnectionHandler {
 
 // "HTTP/1.1 <status> <reason>\r\n" + fields + "\r\n" (fields end in CRLF).
 std::string response_head(int status, std::string_view fields);
+// A whole answer with a text/plain body, closing the connection.
+std::string plain_response(int status, std::string_view text);
 // One chunk of a chunked body (empty data: nothing).
 std::string chunk(std::string_view data);
 
