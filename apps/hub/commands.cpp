@@ -267,13 +267,13 @@ void HubImpl::cmd_ps(Request& req) {
             }
             ++control().invalid_dock_answers;
             HMS_LOG(warn, "dock (%s) answered ps with something that is not a ps list", printable(dock->id).c_str());
-            a.reason = "invalid ps answer";
+            a.text = "Dock " + dock->id + " answered ps with something that is not a ps list";
           } else if (a.ok()) {
             continue;  // no processes: nothing to say (as the reference drops a falsy answer)
           }
           std::string entry;
           JsonWriter w(entry);
-          w.begin_object().key("id").string(dock->id).key("error").string(a.reason).key("list").begin_array().end_array();
+          w.begin_object().key("id").string(dock->id).key("error").string(a.text).key("list").begin_array().end_array();
           w.end_object();
           parts.push_back("[" + entry + "]");
         }

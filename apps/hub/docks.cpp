@@ -19,8 +19,22 @@ std::string seconds_text(std::chrono::milliseconds d) {
 
 // What a client is told when a dock cannot answer: the dock by name.
 DockAnswer dock_gone(const std::string& id) {
-  return DockAnswer{Result::Status::closed, "Dock " + id + " is gone (" + std::string(kDestroyed) + ")",
-                    std::string(kDestroyed)};
+  return DockAnswer{Result::Status::closed, "Dock " + id + " is gone (" + std::string(kDestroyed) + ")"};
+}
+
+void log_dock_timeout(Shard& s, const std::string& dock, const std::string& secs) {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - s.dock_timeout_logged_at < std::chrono::seconds(1)) {
+    ++s.dock_timeouts_unlogged;
+    return;
+  }
+  if (s.dock_timeouts_unlogged)
+    HMS_LOG(warn, "dock (%s) did not answer within %s s (%llu more requests missed their deadline since the last such line)",
+            printable(dock).c_str(), secs.c_str(), static_cast<unsigned long long>(s.dock_timeouts_unlogged));
+  else
+    HMS_LOG(warn, "dock (%s) did not answer within %s s", printable(dock).c_str(), secs.c_str());
+  s.dock_timeouts_unlogged = 0;
+  s.dock_timeout_logged_at = now;
 }
 
 }  // namespace
@@ -46,9 +60,8 @@ void HubImpl::dock_call(const std::shared_ptr<DockInfo>& d, Issue issue, std::fu
       call->over = true;
       ++s.dock_timeouts;
       const std::string secs = seconds_text(opts_.dock_timeout);
-      HMS_LOG(warn, "dock (%s) did not answer within %s s", printable(d->id).c_str(), secs.c_str());
-      DockAnswer a{Result::Status::error, "Dock " + d->id + " did not answer in time (" + secs + " s)",
-                   "did not answer in time (" + secs + " s)"};
+      log_dock_timeout(s, d->id, secs);
+      DockAnswer a{Result::Status::error, "Dock " + d->id + " did not answer in time (" + secs + " s)"};
       to_control([done = call->done, a = std::move(a)] { done(a); });
     });
     issue(*peer, [this, call, d, &s](const Result& r) {
@@ -57,7 +70,7 @@ void HubImpl::dock_call(const std::shared_ptr<DockInfo>& d, Issue issue, std::fu
       s.reactor->cancel_timer(call->timer);
       DockAnswer a = r.status == Result::Status::closed || r.status == Result::Status::rejected
                          ? dock_gone(d->id)
-                         : DockAnswer{r.status, std::string(r.text), std::string(r.text)};
+                         : DockAnswer{r.status, std::string(r.text)};
       to_control([done = call->done, a = std::move(a)] { done(a); });
     });
   });

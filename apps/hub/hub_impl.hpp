@@ -22,6 +22,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -149,6 +150,10 @@ struct Shard {
   std::vector<ConnState*> conns;
   Counter log_frames, deliveries, handoff_drops;
   Counter ping_timeouts, handshake_timeouts, dock_timeouts, invalid_dock_answers;
+  // Missed dock deadlines come in floods (70,000 requests to a mute dock):
+  // one log line a second, with the count of the ones not logged.
+  std::uint64_t dock_timeouts_unlogged = 0;
+  std::chrono::steady_clock::time_point dock_timeout_logged_at{};
   // The page (web_*.cpp): its event text, made on first use (this thread).
   std::shared_ptr<WebShard> web;
   Counter web_requests, web_refused, web_events, web_event_failures, web_deliveries;
@@ -156,11 +161,11 @@ struct Shard {
 
 // The result of asking one dock something, owned (it crosses shards). For
 // a failure, `text` is what a client is told: the dock's own error text, or
-// one that names the dock (a deadline missed, a connection gone).
+// one that names the dock (a deadline missed, a connection gone); a ps
+// entry for the dock carries the same text.
 struct DockAnswer {
   Result::Status status = Result::Status::ok;
   std::string text;
-  std::string reason;  // failures: the short form for a ps entry
   bool ok() const { return status == Result::Status::ok; }
 };
 

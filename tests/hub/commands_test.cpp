@@ -239,7 +239,7 @@ TEST_F(CommandsTest, PsValidatesEachDocksAnswer) {
     ASSERT_TRUE(g.ok()) << g;
     EXPECT_EQ(g.text, "[" + good + "]");
   }
-  const std::string bad = R"({"id":"dock-b","error":"invalid ps answer","list":[]})";
+  const std::string bad = R"({"id":"dock-b","error":"Dock dock-b answered ps with something that is not a ps list","list":[]})";
   for (const char* odd : {R"("odd")", "1],[2", "not json", "[", R"({"id":"dock-b","list":[]})", "[1,2]"}) {
     SCOPED_TRACE(odd);
     b.set_ps(odd);
