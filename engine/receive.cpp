@@ -8,7 +8,9 @@
 // announces, and every byte of it counts against a process-wide budget
 // (set_partial_budget): a peer that announces 16 MiB and sends 10 bytes
 // holds 64 KiB, and many such peers cannot exhaust memory together.
+#include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstring>
 #include <new>
 #include <string>
@@ -52,10 +54,28 @@ void release_assembly(Conn& c) noexcept {
 
 namespace {
 
+// A request whose announced body is over the limit is answered with an
+// error under its request id before the close, so the sender is told why
+// (the handshake, say, of a client whose payload is past the limit that
+// holds before a handshake).
+void refuse_oversized_request(Conn& c, const std::uint8_t* p, std::size_t len) {
+  if (len < kHeaderSize || p[0] != static_cast<std::uint8_t>(FrameType::request)) return;
+  char text[128];
+  const int n = std::snprintf(text, sizeof text, "Frame too large: %u bytes, the limit is %u bytes",
+                              load_u32(p + 3), c.opts.decode.max_body);
+  if (n <= 0) return;
+  std::uint8_t frame[kHeaderSize + sizeof text];
+  const auto body = static_cast<std::uint32_t>(std::min<int>(n, static_cast<int>(sizeof text) - 1));
+  encode_header(frame, FrameType::error, load_u16(p + 1), body);
+  std::memcpy(frame + kHeaderSize, text, body);
+  c.send_copy(frame, kHeaderSize + body);
+}
+
 void protocol_error(ReactorImpl& r, Conn& c, const DecodeResult& d, const std::uint8_t* p, std::size_t len) {
   ++r.stats.protocol_errors;
   HMS_LOG(warn, "%s: protocol error %s at byte %zu of the frame: %s; closing", c.peer_name.c_str(),
           to_string(d.error), d.error_offset, hex_sample(p, len).c_str());
+  if (d.error == DecodeError::body_too_long) refuse_oversized_request(c, p, len);
   c.close_info.decode = d.error;
   r.conn_close(c, CloseReason::protocol_error, std::string("protocol error: ") + to_string(d.error), false);
 }
