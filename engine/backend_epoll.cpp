@@ -175,7 +175,9 @@ void EpollBackend::pause_listener(Listener& l) {
   epoll_ctl(epfd_, EPOLL_CTL_DEL, l.fd, nullptr);
   Listener* lp = &l;
   loop_.add_timer(std::chrono::milliseconds(50), {}, [this, lp] {
-    if (!lp->closed) add_listener(*lp);
+    if (lp->closed) return;
+    loop_.before_accepting_again(*lp);
+    add_listener(*lp);
   });
 }
 

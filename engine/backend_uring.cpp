@@ -185,7 +185,9 @@ void UringBackend::on_accept_cqe(Listener& l, int res, bool more) {
     // No descriptor to refuse with: try again shortly rather than spin.
     Listener* lp = &l;
     loop_.add_timer(kAcceptRetry, {}, [this, lp] {
-      if (!lp->closed && !lp->accept_active) arm_accept(*lp);
+      if (lp->closed || lp->accept_active) return;
+      loop_.before_accepting_again(*lp);
+      arm_accept(*lp);
     });
   } else {
     arm_accept(l);

@@ -73,8 +73,12 @@ class ReactorImpl {
 
   // ---- events, reported by the backend
   void on_accepted(Listener& l, int fd);
-  // True: back off (the backend waits a little before accepting again).
+  // True: back off (the backend waits a little, then calls
+  // before_accepting_again, then accepts again).
   bool on_accept_error(Listener& l, int err);
+  bool refuse_waiting(Listener& l);
+  void before_accepting_again(Listener& l);
+  void note_refused(std::uint64_t n);
   void on_data(Conn& c, BufRef blk, std::size_t n);   // receive.cpp
   void on_recv_end(Conn& c, int res);                 // 0 EOF, <0 -errno
   void on_buffers_short(Conn& c);                     // no free receive buffer
@@ -119,7 +123,10 @@ class ReactorImpl {
   std::chrono::steady_clock::time_point now{};
   std::size_t live_connections = 0;
   // A listener whose accept failed for want of descriptors; pressure.cpp.
-  int spare_fd = -1;
+  int spare_fd = -1;  // /dev/null, held so that a full process can still refuse
+  bool spare_lost_logged = false;
+  std::uint64_t refused_unlogged = 0;  // refused since the last log line
+  std::chrono::steady_clock::time_point refused_logged_at{};
 
  private:
   // loop.cpp
@@ -133,7 +140,6 @@ class ReactorImpl {
   void flush_wakes();
   void retry_buffer_waiters();
   void check_partials();  // receive.cpp: read_timeout
-  void trim_memory();     // loop.cpp: malloc_trim after big releases
   // pressure.cpp
   void check_pool();
   void unpin(Conn& c);
@@ -181,7 +187,6 @@ class ReactorImpl {
   // Connections in the middle of a frame or head, with a read_timeout.
   std::vector<Conn*> partials_;
   std::chrono::steady_clock::time_point last_partial_sweep_{};
-  std::chrono::steady_clock::time_point last_trim_{};
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::map<std::uint64_t, Conn*> conns_;
   std::uint64_t next_conn_id_ = 1;
@@ -194,6 +199,9 @@ void release_assembly(Conn& c) noexcept;
 // Heap blocks of 1 MiB and more freed since the last trim (block_pool.cpp).
 std::size_t big_blocks_freed() noexcept;
 void reset_big_blocks_freed() noexcept;
+// Hands freed memory back to the system when there is enough of it
+// (memory_trim.cpp; process-wide, any thread).
+void maybe_trim_memory(std::chrono::steady_clock::time_point now);
 
 // The first bytes of `p` in hex, for logs ("0a0b...").
 std::string hex_sample(const std::uint8_t* p, std::size_t len);

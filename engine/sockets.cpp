@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <system_error>
 
@@ -215,19 +216,36 @@ bool ReactorImpl::on_accept_error(Listener& l, int err) {
     if (err != EAGAIN && err != ECANCELED && err != EINVAL) HMS_LOG(warn, "accept failed: %s", strerror(err));
     return false;
   }
-  // Out of descriptors: refuse every waiting client at once (accept each on
-  // the spare descriptor and close it) instead of leaving them hanging in
-  // the backlog, where they would also lock out whoever comes next.
+  return !refuse_waiting(l);
+}
+
+namespace {
+// Shards refuse one at a time: a descriptor one of them frees for a moment
+// is not taken by another's accept4 in between (an io_uring accept armed in
+// the kernel still can; the loop below survives that).
+std::mutex g_refusing;
+}  // namespace
+
+// Out of descriptors: refuse every waiting client at once (accept each on
+// the spare descriptor and close it) instead of leaving them hanging in the
+// backlog, where they would also lock out whoever comes next. False: no
+// spare to refuse with (another thread took the slot); the caller backs
+// off and comes back here before it accepts again.
+bool ReactorImpl::refuse_waiting(Listener& l) {
+  std::lock_guard<std::mutex> lock(g_refusing);
   if (spare_fd < 0) spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (spare_fd < 0) {
-    HMS_LOG(warn, "out of file descriptors and no spare one: pausing accepts");
-    return true;  // the backend waits a little before accepting again
+    if (!spare_lost_logged) HMS_LOG(warn, "out of file descriptors and no spare one: pausing accepts");
+    spare_lost_logged = true;
+    return false;
   }
+  spare_lost_logged = false;
   ::close(spare_fd);
+  spare_fd = -1;
   std::uint64_t shed = 0;
   for (;;) {
     const int fd = ::accept4(l.fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) break;
+    if (fd < 0) break;  // none left (EAGAIN), or the free slot was taken (EMFILE)
     ::close(fd);
     ++shed;
   }
@@ -235,9 +253,28 @@ bool ReactorImpl::on_accept_error(Listener& l, int err) {
   // Never leave the reactor without its spare (if this fails, the next
   // refusal tries again).
   spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  HMS_LOG(warn, "out of file descriptors: refused %llu waiting connection%s", static_cast<unsigned long long>(shed),
-          shed == 1 ? "" : "s");
-  return false;
+  note_refused(shed);
+  return spare_fd >= 0;
+}
+
+// Refusals come in bursts of a few at a time while a flood arrives: one
+// log line a second at most, with the count since the last.
+void ReactorImpl::note_refused(std::uint64_t n) {
+  refused_unlogged += n;
+  const auto at = std::chrono::steady_clock::now();
+  if (!refused_unlogged || at - refused_logged_at < std::chrono::seconds(1)) return;
+  HMS_LOG(warn, "out of file descriptors: refused %llu waiting connection%s",
+          static_cast<unsigned long long>(refused_unlogged), refused_unlogged == 1 ? "" : "s");
+  refused_unlogged = 0;
+  refused_logged_at = at;
+}
+
+// Before a paused listener accepts again: the spare first, and with it the
+// backlog refused, so that the accept does not take the one free slot
+// (which, with the backlog full, it would win every time).
+void ReactorImpl::before_accepting_again(Listener& l) {
+  if (l.closed || spare_fd >= 0) return;
+  refuse_waiting(l);
 }
 
 void ReactorImpl::on_accepted(Listener& l, int fd) {
