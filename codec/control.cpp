@@ -16,6 +16,24 @@ namespace {
 using detail::Reader;
 namespace od = detail::od;
 
+// simdjson keeps its buffers at the size of the largest document it has
+// seen (about 5 bytes per byte of text): one 15 MiB ps answer would pin
+// some 75 MiB for the thread's life. Past 1 MiB they go back to the size a
+// new parser starts with; the results hold no pointer into them.
+constexpr std::size_t kKeptCapacity = std::size_t{1} << 20;
+
+void shrink_if_big(JsonParser& jp) noexcept {
+  auto& impl = JsonParserAccess::impl(jp);
+  if (impl.parser.capacity() > kKeptCapacity) {
+    // A failure leaves the parser empty; its next iterate allocates again.
+    if (impl.parser.allocate(4096, impl.parser.max_depth()) != simdjson::SUCCESS) return;
+  }
+  if (impl.scratch_size > kKeptCapacity) {
+    impl.scratch.reset();
+    impl.scratch_size = 0;
+  }
+}
+
 // The frame of every parse_*: size limit, iterate, the body, the result.
 // `body` reads the root and returns false on error (recorded in the Reader).
 template <class T, class Body>
@@ -50,6 +68,7 @@ Parsed<T> run(JsonParser& jp, PaddedText text, Body body) noexcept {
     r.error = JsonError::too_large;
     r.error_offset = 0;
   }
+  shrink_if_big(jp);
   return r;
 }
 

@@ -3,7 +3,6 @@
 #include "reactor_impl.hpp"
 
 #include <fcntl.h>
-#include <malloc.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -303,18 +302,7 @@ void ReactorImpl::pass() {
   flush();
   finalize_pending();
   flush_wakes();
-  trim_memory();
-}
-
-// Big frames come and go (a 16 MiB log line, an attacker's announced
-// body); glibc keeps freed memory in its arenas. Once enough has been
-// freed, hand it back to the system, at most once a second.
-void ReactorImpl::trim_memory() {
-  constexpr std::size_t kTrimAfter = std::size_t{32} << 20;
-  if (big_blocks_freed() < kTrimAfter || now - last_trim_ < std::chrono::seconds(1)) return;
-  last_trim_ = now;
-  reset_big_blocks_freed();
-  malloc_trim(0);
+  maybe_trim_memory(now);
 }
 
 void ReactorImpl::wake_later(ReactorImpl* other) {

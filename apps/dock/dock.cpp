@@ -91,6 +91,7 @@ int run(const DockOptions& opts) {
   std::vector<std::string> base_env;
   for (char** e = environ; e && *e; ++e) base_env.emplace_back(*e);
   remove_incoming(opts.builds);
+  map_big_allocations();
 
   int exit_code = 0;
   try {

@@ -46,6 +46,7 @@ void HubImpl::start() {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   set_partial_budget(opts_.partial_budget);
+  map_big_allocations();
   std::vector<Reactor*> reactors;
   for (unsigned i = 0; i < opts_.threads; ++i) {
     auto s = std::make_unique<Shard>();

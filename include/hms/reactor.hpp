@@ -93,6 +93,14 @@ std::size_t partial_budget() noexcept;
 // Bytes held in assembly blocks right now, process-wide.
 std::size_t partial_bytes() noexcept;
 
+// Serves allocations of 1 MiB and more from mappings of their own, so that
+// a big frame's memory goes back to the system the moment it is freed
+// (glibc keeps it in its arenas otherwise, and after the first such free it
+// serves every later big block from them too). Process-wide, for servers
+// to call once at start; thread-safe. Reactors also hand back what smaller
+// allocations leave free in the arenas, every few seconds when it adds up.
+void map_big_allocations() noexcept;
+
 class Listener;
 
 using TimerId = std::uint64_t;
