@@ -11,6 +11,9 @@
 #                  (all clients together), target >= 7.5M
 #   fanout_100x10_load_cpu  the same run: hms-load's own CPU, % of a core; at
 #                  <= 60 the rate above is the hub's, not hms-load's limit
+#   fanout_registry  fanout_100x10 while one more client adds 1,000
+#                  services a second (each acknowledged after its commit):
+#                  frames/s, printed with its ratio to fanout_100x10
 #   sse_fanout     the page's live logs: 100 docks as above, 10 event streams
 #                  (GET /api/logs/*) and no protocol client: delivered
 #                  events/s (all streams together), target >= 1M; printed
@@ -40,7 +43,7 @@ while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,32p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_hub: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -199,6 +202,41 @@ fi
 stop_hub
 add_row fanout_100x10 hms "$v" frames/s ">=7500000"
 add_row fanout_100x10_load_cpu hms "$lc" % "<=60"
+
+# fanout_registry: fanout_100x10 while the registry takes 1,000 adds/s
+# (scripts/bench_adds.py, one more client, started first and outlasting the
+# window)
+echo "bench_hub: fanout_registry (${fan_dur} s after ${fan_warm} s warm-up, 1,000 adds/s beside)" >&2
+rv="" rr="-"
+if start_hub fanout_registry; then
+  adds_for=$(awk -v w="$fan_warm" -v d="$fan_dur" 'BEGIN { print w + d + 4 }')
+  python3 "$root/scripts/bench_adds.py" --port "$hub_port" --rate 1000 --duration "$adds_for" \
+    >"$logs/fanout_registry.adds" 2>&1 &
+  adder=$!
+  live+=("$adder")
+  if run_load fanout_registry $((60 + ${fan_dur%.*} * 2)) --docks 100 --clients 10 --payload 100 --rate 0 \
+       --subscribe '*' --warmup "$fan_warm" --duration "$fan_dur"; then
+    f=$logs/fanout_registry.out
+    rv=$(value_of "$f" fanout_registry)
+    [[ -n $v && -n $rv && $v != 0 ]] && rr=$(awk -v r="$rv" -v p="$v" 'BEGIN { printf "%.2f", r / p }')
+    contended "$f" fanout_registry
+  else
+    failed=1
+  fi
+  arc=0
+  wait "$adder" || arc=$?
+  forget "$adder"
+  if ((arc != 0)); then
+    echo "bench_hub: the adder failed beside fanout_registry:" >&2
+    tail -3 "$logs/fanout_registry.adds" | sed 's/^/  /' >&2
+    failed=1
+  fi
+  notes+=("fanout_registry: ${rv} frames/s = ${rr} x fanout_100x10 while adding: $(tail -1 "$logs/fanout_registry.adds")")
+else
+  failed=1
+fi
+stop_hub
+add_row fanout_registry hms "$rv" frames/s ">=7500000"
 
 # sse_fanout: the same docks, event streams instead of clients
 echo "bench_hub: sse_fanout (${fan_dur} s after ${fan_warm} s warm-up)" >&2
