@@ -50,6 +50,7 @@ class EpollBackend final : public IoBackend {
   PoolBlock* take() noexcept;
   void update(Conn& c);
   void read(Conn& c);
+  bool read_direct(Conn& c);
   void on_event(std::uint64_t data, std::uint32_t events);
   void on_accept_ready(Listener& l);
   // Level-triggered: a backlog we cannot take would report ready at once,
@@ -63,6 +64,7 @@ class EpollBackend final : public IoBackend {
 };
 
 EpollBackend::EpollBackend(ReactorImpl& loop, int wake_fd) : loop_(loop), wake_fd_(wake_fd) {
+  loop_.direct_reads = true;
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epfd_ < 0) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   epoll_event ev{};
@@ -140,6 +142,10 @@ void EpollBackend::cancel_send(Conn& c) {
 
 void EpollBackend::read(Conn& c) {
   for (int i = 0; i < kReadsPerEvent && !c.has(kClosing | kPaused); ++i) {
+    if (loop_.direct_read_wanted(c)) {
+      if (!read_direct(c)) return;
+      continue;
+    }
     PoolBlock* b = take();
     if (!b) {
       loop_.on_buffers_short(c);
@@ -169,6 +175,23 @@ void EpollBackend::on_accept_ready(Listener& l) {
     }
     loop_.on_accepted(l, fd);
   }
+}
+
+// One read straight into the frame being assembled (see receive.cpp).
+// False: stop reading for now.
+bool EpollBackend::read_direct(Conn& c) {
+  std::uint8_t* dst = nullptr;
+  std::size_t room = 0;
+  if (!loop_.direct_read_room(c, &dst, &room)) return false;
+  const ssize_t n = ::read(c.fd, dst, room);
+  if (n > 0) {
+    loop_.on_direct_data(c, static_cast<std::size_t>(n));
+    return static_cast<std::size_t>(n) == room;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+  if (n < 0 && errno == EINTR) return true;
+  loop_.on_recv_end(c, n == 0 ? 0 : -errno);
+  return false;
 }
 
 void EpollBackend::pause_listener(Listener& l) {

@@ -53,6 +53,7 @@ enum ConnFlag : std::uint32_t {
   // epoll backend
   kRegistered = 1u << 16,  // fd added to the epoll set
   kParked = 1u << 17,      // fd taken out of the set while waiting for buffers
+  kDirectStream = 1u << 18, // big frames in a row: assemblies start with room for direct reads
   // io_uring backend
   kCancelAsked = 1u << 24, // a cancel of the send (or room poll) is in flight
 };

@@ -80,6 +80,13 @@ class ReactorImpl {
   void before_accepting_again(Listener& l);
   void note_refused(std::uint64_t n);
   void on_data(Conn& c, BufRef blk, std::size_t n);   // receive.cpp
+  // Direct reads into the assembly block (receive.cpp; backends that set
+  // direct_reads): wanted while a frame bigger than a receive buffer is
+  // assembled; the room to read into (false: closed, or none); the bytes
+  // read there.
+  bool direct_read_wanted(const Conn& c) const noexcept;
+  bool direct_read_room(Conn& c, std::uint8_t** dst, std::size_t* room);
+  void on_direct_data(Conn& c, std::size_t n);
   void on_recv_end(Conn& c, int res);                 // 0 EOF, <0 -errno
   void on_buffers_short(Conn& c);                     // no free receive buffer
   void on_send_done(Conn& c, int res);                // connection.cpp
@@ -118,6 +125,7 @@ class ReactorImpl {
   ReactorOptions opts;
   ReactorStats stats;
   BlockPool pool;
+  bool direct_reads = false;  // the backend calls direct_read_* (epoll)
   std::unique_ptr<IoBackend> io_;
   std::vector<std::function<void()>> before_flush;  // Reactor::add_before_flush
   std::chrono::steady_clock::time_point now{};

@@ -96,13 +96,16 @@ bool hand_over(ReactorImpl& r, Conn& c, const FrameView& f, const BufRef& storag
 }
 
 // Makes room for `want` bytes in the assembly block (growing by doubling,
-// never past the frame's size). False: closed (budget or memory).
-bool make_room(ReactorImpl& r, Conn& c, std::size_t want) {
+// never past the frame's size, or past `direct` when the backend reads
+// straight into the block). False: closed (budget or memory).
+bool make_room(ReactorImpl& r, Conn& c, std::size_t want, std::size_t direct = 0) {
   const std::size_t have = c.asm_block ? c.asm_block->capacity() : 0;
   if (want <= have) return true;
   std::size_t cap = have ? have * 2 : kFirstAssembly;
   if (cap < want) cap = want;
-  if (cap > c.asm_need) cap = c.asm_need;
+  if (cap < direct) cap = direct;
+  const std::size_t most = c.asm_need > direct ? c.asm_need : direct;
+  if (cap > most) cap = most;
   const std::size_t more = cap - c.asm_reserved;
   const std::size_t before = g_partial_bytes.fetch_add(more, std::memory_order_relaxed);
   const std::size_t budget = g_partial_budget.load(std::memory_order_relaxed);
@@ -126,6 +129,25 @@ bool make_room(ReactorImpl& r, Conn& c, std::size_t want) {
   return true;
 }
 
+// ### Direct reads (epoll)
+// While a frame bigger than a receive buffer is assembled, the epoll
+// backend reads straight into the assembly block, and on past the frame's
+// end: the frames that follow in the same read are handed over in place
+// (the block is their storage) and only the last, cut one is copied into
+// the next block. A stream of 64 KiB frames straddles every 64 KiB receive
+// buffer; this way it is copied once per several frames, not once each.
+constexpr std::size_t kDirectFrames = 8;        // a direct block holds this many receive buffers' worth
+constexpr std::size_t kDirectMinRoom = 16 * 1024;  // less room than this: a new block first
+
+// The size an assembly block takes at once so that direct reads have room
+// past the frame; 0 when there are no direct reads, or this connection has
+// not sent a big frame whole yet (until then memory follows the bytes that
+// arrived, not the size a header announces).
+std::size_t direct_block(const ReactorImpl& r, const Conn& c) {
+  if (!r.direct_reads || !c.has(kDirectStream) || c.asm_need <= r.pool.size()) return 0;
+  return kDirectFrames * r.pool.size();
+}
+
 // Decodes the frames in [p, p+len) of `blk`, in place; a tail that is not a
 // whole frame starts an assembly.
 void feed_frames(ReactorImpl& r, Conn& c, const BufRef& blk, const std::uint8_t* p, std::size_t len) {
@@ -142,11 +164,21 @@ void feed_frames(ReactorImpl& r, Conn& c, const BufRef& blk, const std::uint8_t*
       return;
     }
     c.asm_need = len >= kHeaderSize ? d.size : kHeaderSize;
-    if (!make_room(r, c, len)) return;
+    if (!make_room(r, c, len, direct_block(r, c))) return;
     std::memcpy(c.asm_block->data(), p, len);
     c.asm_len = len;
     return;
   }
+}
+
+// Rejects early: a frame's id length is judged as soon as its two bytes
+// are in, not when the whole (maybe megabytes long) body is.
+void judge_prefix(ReactorImpl& r, Conn& c) {
+  DecodeResult early;
+  early.error = check_prefix(c.asm_block->data(), c.asm_len, c.opts.decode, &early.error_offset);
+  if (early.error == DecodeError::none) return;
+  early.status = DecodeStatus::error;
+  protocol_error(r, c, early, c.asm_block->data(), c.asm_len);
 }
 
 // Finishes the frame carried over from earlier reads with the bytes at the
@@ -162,14 +194,7 @@ bool continue_assembly(ReactorImpl& r, Conn& c, const std::uint8_t*& p, std::siz
     p += take;
     len -= take;
     if (c.asm_len < c.asm_need) {
-      // Reject early: the id length is judged as soon as its two bytes are
-      // in, not when the whole (maybe megabytes long) body is.
-      DecodeResult early;
-      early.error = check_prefix(c.asm_block->data(), c.asm_len, c.opts.decode, &early.error_offset);
-      if (early.error != DecodeError::none) {
-        early.status = DecodeStatus::error;
-        protocol_error(r, c, early, c.asm_block->data(), c.asm_len);
-      }
+      judge_prefix(r, c);
       return false;
     }
     const DecodeResult d = decode_frame(c.asm_block->data(), c.asm_len, c.opts.decode);
@@ -221,6 +246,37 @@ void ReactorImpl::on_data(Conn& c, BufRef blk, std::size_t n) {
     return;
   }
   if (continue_assembly(*this, c, p, len) && len) feed_frames(*this, c, blk, p, len);
+  if (!c.asm_block) c.clear(kDirectStream);  // whole frames only: the receive buffers suffice
+  note_partial(c, static_cast<bool>(c.asm_block));
+}
+
+bool ReactorImpl::direct_read_wanted(const Conn& c) const noexcept {
+  return direct_reads && c.mode == ConnMode::frames && c.asm_block && !c.has(kClosing) &&
+         c.asm_need > pool.size();
+}
+
+bool ReactorImpl::direct_read_room(Conn& c, std::uint8_t** dst, std::size_t* room) {
+  if (c.asm_block->capacity() - c.asm_len < kDirectMinRoom &&
+      !make_room(*this, c, c.asm_len + kDirectMinRoom, direct_block(*this, c)))
+    return false;
+  *dst = c.asm_block->data() + c.asm_len;
+  *room = c.asm_block->capacity() - c.asm_len;
+  return *room > 0;
+}
+
+void ReactorImpl::on_direct_data(Conn& c, std::size_t n) {
+  stats.bytes_in += n;
+  c.asm_len += n;
+  if (c.asm_len < c.asm_need) {
+    judge_prefix(*this, c);
+    return;
+  }
+  ++stats.assembled_frames;
+  c.set(kDirectStream);
+  BufRef blk = std::move(c.asm_block);
+  const std::size_t have = c.asm_len;
+  release_assembly(c);
+  feed_frames(*this, c, blk, blk->data(), have);
   note_partial(c, static_cast<bool>(c.asm_block));
 }
 
