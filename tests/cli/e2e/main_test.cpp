@@ -45,7 +45,7 @@ TEST(Main, TerminalRunsAHub) {
 // hub and, beside it, `hms dock`), then add, deploy, ps, stop, remove.
 TEST(Main, TerminalWithItsDockRunsADeployedService) {
   TempDir dir;
-  const int port = free_port();
+  const int port = free_port_pair();  // the dock takes the port above
   const std::string r = "127.0.0.1:" + std::to_string(port);
   RunOptions o = cli_options(dir);
   Background t(hms_argv({"terminal", "--port", std::to_string(port), "--db", dir.file("t.db"), "--dock", "--tag",

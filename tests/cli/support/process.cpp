@@ -335,4 +335,25 @@ int free_port() {
   return ntohs(a.sin_port);
 }
 
+namespace {
+bool can_bind_any(int port) {  // on every address, as a hub and its dock bind
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+}  // namespace
+
+int free_port_pair() {
+  for (int tries = 0; tries < 100; ++tries) {
+    const int p = free_port();
+    if (p < 65535 && can_bind_any(p) && can_bind_any(p + 1)) return p;
+  }
+  return free_port();  // the test then fails on the bind, saying so
+}
+
 }  // namespace hms::clitest

@@ -82,5 +82,8 @@ class TempDir {
 
 // A TCP port nothing listens on right now (bound and released).
 int free_port();
+// A port p with p and p + 1 both free on every address: a hub and the dock
+// beside it (`--dock` takes the port above the hub's).
+int free_port_pair();
 
 }  // namespace hms::clitest
