@@ -2,14 +2,16 @@
 """Adds services to a hub at a steady rate, for scripts/bench_hub.sh's
 fanout_registry row: the registry takes writes while the fan-out runs.
 
-  bench_adds.py --port P [--rate 1000] [--duration 8] [--prefix reg]
+  bench_adds.py --port P [--rate 1000] [--duration 8] [--prefix reg] [--op add|get]
 
 One client connection (HTTP CONNECT, then a client handshake). Every 10 ms
 it sends the adds that fell due (ids <prefix>0, <prefix>1, ...), at most
 `--window` unanswered at once, and reads the replies. Prints one JSON line:
 adds sent and acknowledged per second, errors, and the slowest reply in ms.
 Exits 1 when the hub refused the connection or answered an add with an
-error; a deadline bounds every wait.
+error; a deadline bounds every wait. `--op get` sends gets of the same ids
+instead (answered "Service not found", no registry write): the control run
+that tells the registry's cost from the requests' own.
 """
 import argparse
 import json
@@ -20,7 +22,7 @@ import sys
 import time
 
 REQUEST, REPLY, ERROR, PING = 1, 2, 3, 4
-OP_HANDSHAKE, OP_ADD = 0, 1
+OP_HANDSHAKE, OP_ADD, OP_GET = 0, 1, 16
 
 
 def frame(kind, rid, body):
@@ -79,6 +81,8 @@ def main():
     ap.add_argument("--duration", type=float, default=8, help="seconds")
     ap.add_argument("--window", type=int, default=2000, help="unanswered adds at most")
     ap.add_argument("--prefix", default="reg")
+    ap.add_argument("--op", choices=["add", "get"], default="add",
+                    help="get: the same requests without registry writes (a control run)")
     a = ap.parse_args()
 
     link = Link(a.port, 10)
@@ -111,7 +115,8 @@ def main():
         out = b""
         while sent < due and len(pending) < a.window:
             rid = 2 + sent % 60000
-            out += message(REQUEST, rid, OP_ADD, "%s%d" % (a.prefix, sent), payload)
+            op, body = (OP_ADD, payload) if a.op == "add" else (OP_GET, b"")
+            out += message(REQUEST, rid, op, "%s%d" % (a.prefix, sent), body)
             pending[rid] = now
             sent += 1
         if out:
@@ -125,7 +130,7 @@ def main():
             if t is None:
                 continue
             slowest = max(slowest, time.monotonic() - t)
-            if kind == REPLY:
+            if kind == REPLY or (a.op == "get" and body == b"Service not found"):
                 acked += 1
             else:
                 errors += 1
