@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 
 namespace hms::hub::web {
 
@@ -22,9 +23,25 @@ constexpr std::array<std::uint8_t, 256> kClass = [] {
 
 constexpr char kHex[] = "0123456789abcdef";
 
-char* put(char* o, std::string_view s) noexcept {
-  for (char c : s) *o++ = c;
-  return o;
+// Eight bytes at a time: true when none of them needs more than a copy
+// (no byte below 0x20, no '"', no '\\', none >= 0x80). Exact, by the
+// classic "has a byte less than n" word tricks.
+bool plain_word(std::uint64_t v) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  const std::uint64_t below_space = (v - kOnes * 0x20) & ~v;
+  const std::uint64_t q = v ^ (kOnes * '"');
+  const std::uint64_t quote = (q - kOnes) & ~q;
+  const std::uint64_t b = v ^ (kOnes * '\\');
+  const std::uint64_t backslash = (b - kOnes) & ~b;
+  return ((v | below_space | quote | backslash) & kHigh) == 0;
+}
+
+// A literal: its bytes without the terminating zero, in one copy.
+template <std::size_t N>
+char* put(char* o, const char (&s)[N]) noexcept {
+  std::memcpy(o, s, N - 1);
+  return o + N - 1;
 }
 
 char* escape_ascii(char* o, unsigned char b) noexcept {
@@ -110,10 +127,17 @@ std::size_t json_escape(char* out, const unsigned char* in, std::size_t n) noexc
   char* o = out;
   std::size_t i = 0;
   while (i < n) {
-    // The common case: a run of printable ASCII, copied as it is.
+    // The common case: a run of printable ASCII, copied as it is (found
+    // a word at a time, then byte by byte to its end).
     std::size_t j = i;
+    for (std::uint64_t w; j + 8 <= n; j += 8) {
+      std::memcpy(&w, in + j, 8);
+      if (!plain_word(w)) break;
+    }
     while (j < n && kClass[in[j]] == 0) ++j;
-    for (; i < j; ++i) *o++ = static_cast<char>(in[i]);
+    std::memcpy(o, in + i, j - i);
+    o += j - i;
+    i = j;
     if (i == n) break;
     if (kClass[in[i]] == 1) {
       o = escape_ascii(o, in[i]);

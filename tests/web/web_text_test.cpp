@@ -26,6 +26,22 @@ TEST(WebTextTest, JsonEscapeKeepsTextAndEscapesTheRest) {
   EXPECT_EQ(escaped("\xe2\x80\xa8"), "\xe2\x80\xa8");
 }
 
+// Runs of plain text are found eight bytes at a time: a byte that needs
+// more than a copy is caught at every position of a word, after runs of
+// every length.
+TEST(WebTextTest, EveryByteIsJudgedAtEveryPositionOfAWord) {
+  for (int b = 0; b < 256; ++b) {
+    const std::string one = escaped(std::string(1, static_cast<char>(b)));
+    for (std::size_t at = 0; at < 19; ++at) {
+      std::string in(at, 'a');
+      in += static_cast<char>(b);
+      in += "tail-of-text";
+      const std::string want = std::string(at, 'a') + one + "tail-of-text";
+      ASSERT_EQ(escaped(in), want) << "byte " << b << " after " << at << " plain bytes";
+    }
+  }
+}
+
 TEST(WebTextTest, InvalidUtf8BecomesOneReplacementPerMaximalSubpart) {
   EXPECT_EQ(escaped("\x80"), "\\ufffd");
   EXPECT_EQ(escaped("\xff\xfe"), "\\ufffd\\ufffd");
