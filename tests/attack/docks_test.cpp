@@ -293,6 +293,24 @@ HMS_ATTACK(Docks, HugePsAnswers, {}) {
   EXPECT_LT(r->body.size(), 1u << 20);
 }
 
+// The hub itself stalls, SIGSTOPped for longer than a ping interval and
+// its deadline (a paused VM, a swap storm, one very long pass): its peers
+// answered what they could meanwhile, so none of them is dropped when it
+// wakes, and a client connected before goes on.
+HMS_ATTACK(Docks, AStalledHubDropsNobody, {.shared = false}) {
+  auto c = RawConn::client(env.port());
+  ASSERT_TRUE(c);
+  ASSERT_EQ(::kill(env.hub.pid(), SIGSTOP), 0);
+  std::this_thread::sleep_for(seconds(kDeadline.ping_interval + kDeadline.ping_timeout + 1));
+  ASSERT_EQ(::kill(env.hub.pid(), SIGCONT), 0);
+  // Awake: a few rounds of pings, each answered.
+  const auto until = Clock::now() + seconds(kDeadline.ping_interval) * 2 + slack();
+  while (Clock::now() < until && c->pump()) std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(env.delta("hms_ping_timeouts_total"), 0) << "the hub dropped peers for its own stall";
+  auto l = c->call(9, Opcode::list, "");
+  EXPECT_TRUE(l && l->type == FrameType::reply) << "the client connected before the stall was dropped";
+}
+
 // A client that subscribes to everything and then neither reads nor
 // answers pings: dropped by the ping deadline.
 HMS_ATTACK(Docks, ClientThatNeverPongs, {}) {
