@@ -162,7 +162,7 @@ class ReactorImpl {
 
   // Sleep and wake (the Dekker pair; see wake() in loop.cpp).
   std::atomic<bool> stop_{false};        // pairs: stop() store / loop load
-  std::atomic<bool> sleeping_{false};    // the loop is about to wait, or waits
+  std::atomic<std::uint32_t> sleeping_{0};  // 1: the loop is about to wait, or waits (see wake())
   std::atomic<bool> wake_sent_{false};   // an eventfd write is on its way
   std::atomic<bool> running_{false};
 
