@@ -44,6 +44,7 @@ class OutBuf {
   void clear() noexcept { size_ = 0; }
   std::string_view view() const noexcept { return {data_, size_}; }
   void append(const char* p, std::size_t n) {
+    if (n == 0) return;  // memcpy must not see the null of an empty buffer
     if (cap_ - size_ < n) grow(n);
     std::memcpy(data_ + size_, p, n);
     size_ += n;

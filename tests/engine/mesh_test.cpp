@@ -160,12 +160,8 @@ TEST(ShardMesh, EveryPairWorksBothWays) {
 TEST(ShardMesh, ReceiveBuffersReleasedElsewhereGoHome) {
   std::atomic<int> held{0};
   std::vector<BufRef> kept;  // reactor 1's thread only
-  std::atomic<bool> release{false};
-  Rig rig(2, [&](unsigned, unsigned, Envelope& e) {
-    kept.push_back(std::move(e.ref));
-    ++held;
-  }, 8192, 1u << 16, /*buffers=*/8);
-
+  // The connection's handler outlives the reactors (declared before the
+  // rig): the close of sv[1] below reaches it while they stop.
   struct Sink final : ConnectionHandler {
     Rig* rig = nullptr;
     void on_frame(Connection&, const FrameView& f, const BufRef& storage) override {
@@ -177,6 +173,10 @@ TEST(ShardMesh, ReceiveBuffersReleasedElsewhereGoHome) {
     }
     void on_close(Connection&, const CloseInfo&) override {}
   } sink;
+  Rig rig(2, [&](unsigned, unsigned, Envelope& e) {
+    kept.push_back(std::move(e.ref));
+    ++held;
+  }, 8192, 1u << 16, /*buffers=*/8);
   sink.rig = &rig;
 
   int sv[2];
