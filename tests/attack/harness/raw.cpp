@@ -167,6 +167,7 @@ RawConn::~RawConn() {
 }
 
 bool RawConn::send(std::string_view data, Ms timeout) {
+  std::lock_guard<std::mutex> lock(send_mu_);
   const auto end = Clock::now() + timeout;
   while (!data.empty()) {
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);

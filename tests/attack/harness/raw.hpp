@@ -121,6 +121,9 @@ class RawConn {
  private:
   explicit RawConn(int fd) : fd_(fd) {}
   int fd_ = -1;
+  // One send() at a time: a pong sent from the reading thread must not land
+  // between two pieces of a storm another thread is sending.
+  std::mutex send_mu_;
   std::string buf_;
   bool closed_ = false;
   bool bad_bytes_ = false;
