@@ -106,6 +106,7 @@ bool make_room(ReactorImpl& r, Conn& c, std::size_t want, std::size_t direct = 0
   if (cap < direct) cap = direct;
   const std::size_t most = c.asm_need > direct ? c.asm_need : direct;
   if (cap > most) cap = most;
+  if (cap <= have) return true;  // as big as it may get: the caller reads less (never copy to the same size)
   const std::size_t more = cap - c.asm_reserved;
   const std::size_t before = g_partial_bytes.fetch_add(more, std::memory_order_relaxed);
   const std::size_t budget = g_partial_budget.load(std::memory_order_relaxed);
