@@ -110,7 +110,10 @@ bool make_room(ReactorImpl& r, Conn& c, std::size_t want, std::size_t direct = 0
   const std::size_t more = cap - c.asm_reserved;
   const std::size_t before = g_partial_bytes.fetch_add(more, std::memory_order_relaxed);
   const std::size_t budget = g_partial_budget.load(std::memory_order_relaxed);
-  if (budget && before + more > budget) {
+  // A first block (64 KiB at most) is always granted, as a receive buffer
+  // is: a full budget refuses the connections that grow frames past it,
+  // not a dock whose small frame happens to straddle two reads.
+  if (budget && cap > kFirstAssembly && before + more > budget) {
     g_partial_bytes.fetch_sub(more, std::memory_order_relaxed);
     ++r.stats.budget_closes;
     HMS_LOG(warn, "%s: partial frames over the memory budget (%zu bytes); closing", c.peer_name.c_str(), budget);
