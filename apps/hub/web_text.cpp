@@ -10,17 +10,6 @@ namespace hms::hub::web {
 
 namespace {
 
-// What a byte needs in a JSON string: 0 copy, 1 escape (below 0x20, '"',
-// '\'), 2 the start of a multi-byte sequence or a stray byte (>= 0x80).
-constexpr std::array<std::uint8_t, 256> kClass = [] {
-  std::array<std::uint8_t, 256> t{};
-  for (int i = 0; i < 0x20; ++i) t[i] = 1;
-  t['"'] = 1;
-  t['\\'] = 1;
-  for (int i = 0x80; i < 0x100; ++i) t[i] = 2;
-  return t;
-}();
-
 constexpr char kHex[] = "0123456789abcdef";
 
 // Eight bytes at a time: true when none of them needs more than a copy
@@ -37,29 +26,54 @@ bool plain_word(std::uint64_t v) noexcept {
   return ((v | below_space | quote | backslash) & kHigh) == 0;
 }
 
-// A literal: its bytes without the terminating zero, in one copy.
-template <std::size_t N>
-char* put(char* o, const char (&s)[N]) noexcept {
-  std::memcpy(o, s, N - 1);
-  return o + N - 1;
+// The JSON text of one byte, padded to eight bytes so that it is stored in
+// one move whatever its length: the byte itself, "\n", "\u001f", or "\ufffd"
+// for a byte that cannot start a UTF-8 sequence. A lead byte (C2..F4) has
+// length 0: whether it is a character or an ill-formed subpart depends on
+// the bytes after it.
+struct ByteText {
+  char text[7];
+  std::uint8_t len;
+};
+static_assert(sizeof(ByteText) == 8);
+
+constexpr ByteText byte_text(unsigned char b) noexcept {
+  ByteText t{};
+  auto set = [&t](const char* s) {
+    for (t.len = 0; s[t.len]; ++t.len) t.text[t.len] = s[t.len];
+  };
+  switch (b) {
+    case '"': set("\\\""); break;
+    case '\\': set("\\\\"); break;
+    case '\b': set("\\b"); break;
+    case '\f': set("\\f"); break;
+    case '\n': set("\\n"); break;
+    case '\r': set("\\r"); break;
+    case '\t': set("\\t"); break;
+    default:
+      if (b < 0x20) {
+        set("\\u00");
+        t.text[4] = kHex[b >> 4];
+        t.text[5] = kHex[b & 15];
+        t.len = 6;
+      } else if (b < 0x80) {
+        t.text[0] = static_cast<char>(b);
+        t.len = 1;
+      } else if (b < 0xC2 || b > 0xF4) {
+        set("\\ufffd");  // a continuation byte on its own, C0, C1, F5..FF
+      }
+  }
+  return t;
 }
 
-char* escape_ascii(char* o, unsigned char b) noexcept {
-  switch (b) {
-    case '"': return put(o, "\\\"");
-    case '\\': return put(o, "\\\\");
-    case '\b': return put(o, "\\b");
-    case '\f': return put(o, "\\f");
-    case '\n': return put(o, "\\n");
-    case '\r': return put(o, "\\r");
-    case '\t': return put(o, "\\t");
-    default:
-      o = put(o, "\\u00");
-      *o++ = kHex[b >> 4];
-      *o++ = kHex[b & 15];
-      return o;
-  }
-}
+constexpr std::array<ByteText, 256> kByteText = [] {
+  std::array<ByteText, 256> t{};
+  for (int b = 0; b < 256; ++b) t[b] = byte_text(static_cast<unsigned char>(b));
+  return t;
+}();
+
+// "\ufffd" and two bytes of padding: the text of an ill-formed subpart.
+constexpr char kReplacement[8] = {'\\', 'u', 'f', 'f', 'f', 'd', 0, 0};
 
 // The length of the well-formed UTF-8 sequence at in[0..n), or 0 with
 // *bad set to the bytes of its maximal ill-formed subpart (at least 1).
@@ -96,6 +110,30 @@ std::size_t utf8_sequence(const unsigned char* in, std::size_t n, std::size_t* b
   return need + 1;
 }
 
+// Escapes the character at in[*i] (one byte, or a UTF-8 sequence of up to
+// four), moves *i past it and returns the new end of the output. A single
+// byte's text is stored as one 8-byte move, hence the padding in
+// json_escape_bound.
+[[gnu::always_inline]] inline char* escape_one(char* o, const unsigned char* in, std::size_t n,
+                                                std::size_t* i) noexcept {
+  const ByteText& t = kByteText[in[*i]];
+  if (t.len != 0) {
+    std::memcpy(o, &t, 8);
+    ++*i;
+    return o + t.len;
+  }
+  std::size_t bad = 0;
+  const std::size_t len = utf8_sequence(in + *i, n - *i, &bad);
+  if (len == 0) {
+    std::memcpy(o, kReplacement, 8);
+    *i += bad;
+    return o + 6;
+  }
+  for (std::size_t k = 0; k < len; ++k) o[k] = static_cast<char>(in[*i + k]);
+  *i += len;
+  return o + len;
+}
+
 bool hex_value(char c, int* v) noexcept {
   if (c >= '0' && c <= '9') *v = c - '0';
   else if (c >= 'a' && c <= 'f') *v = c - 'a' + 10;
@@ -126,34 +164,21 @@ std::string_view trim_ows(std::string_view s) noexcept {
 std::size_t json_escape(char* out, const unsigned char* in, std::size_t n) noexcept {
   char* o = out;
   std::size_t i = 0;
-  while (i < n) {
-    // The common case: a run of printable ASCII, copied as it is (found
-    // a word at a time, then byte by byte to its end).
-    std::size_t j = i;
-    for (std::uint64_t w; j + 8 <= n; j += 8) {
-      std::memcpy(&w, in + j, 8);
-      if (!plain_word(w)) break;
-    }
-    while (j < n && kClass[in[j]] == 0) ++j;
-    std::memcpy(o, in + i, j - i);
-    o += j - i;
-    i = j;
-    if (i == n) break;
-    if (kClass[in[i]] == 1) {
-      o = escape_ascii(o, in[i]);
-      ++i;
+  // Whole words while they last: a plain word is stored as it is; one that
+  // is not is escaped byte by byte (a sequence may run past its end).
+  while (i + 8 <= n) {
+    std::uint64_t w;
+    std::memcpy(&w, in + i, 8);
+    if (plain_word(w)) {
+      std::memcpy(o, &w, 8);
+      o += 8;
+      i += 8;
       continue;
     }
-    std::size_t bad = 0;
-    const std::size_t len = utf8_sequence(in + i, n - i, &bad);
-    if (len) {
-      for (std::size_t k = 0; k < len; ++k) *o++ = static_cast<char>(in[i + k]);
-      i += len;
-    } else {
-      o = put(o, "\\ufffd");
-      i += bad;
-    }
+    const std::size_t word_end = i + 8;
+    while (i < word_end) o = escape_one(o, in, n, &i);
   }
+  while (i < n) o = escape_one(o, in, n, &i);
   return static_cast<std::size_t>(o - out);
 }
 

@@ -35,7 +35,10 @@ namespace hms::hub::web {
 // Writes the escaped form of [in, in + n) to `out` (no quotes around it),
 // which must have room for json_escape_bound(n) bytes; returns the bytes
 // written. No output byte is CR or LF (an event-stream line stays one line).
-inline constexpr std::size_t json_escape_bound(std::size_t n) noexcept { return 6 * n; }
+// An input byte becomes at most 6 output bytes; the bound has 8 more,
+// because each character's text is stored as one 8-byte move (the bytes
+// past its end are scratch, overwritten or left beyond the returned size).
+inline constexpr std::size_t json_escape_bound(std::size_t n) noexcept { return 6 * n + 8; }
 std::size_t json_escape(char* out, const unsigned char* in, std::size_t n) noexcept;
 // The same, appended to a string.
 void append_json_escaped(std::string& out, std::string_view in);

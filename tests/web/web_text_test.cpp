@@ -2,6 +2,8 @@
 // raw log bytes and the small HTTP text readers, on hostile input too.
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <memory>
 #include <string>
 
 #include "web_text.hpp"
@@ -61,9 +63,73 @@ TEST(WebTextTest, EscapeStaysWithinItsBoundAndHasNoLineBreak) {
   EXPECT_LE(out.size(), json_escape_bound(all.size()));
   EXPECT_EQ(out.find('\n'), std::string::npos);
   EXPECT_EQ(out.find('\r'), std::string::npos);
-  // Worst case: every byte a control byte.
+  // Worst case: every byte a control byte, 6 bytes each.
   const std::string controls(100, '\x01');
-  EXPECT_EQ(escaped(controls).size(), json_escape_bound(controls.size()));
+  EXPECT_EQ(escaped(controls).size(), 6 * controls.size());
+  EXPECT_LE(escaped(controls).size(), json_escape_bound(controls.size()));
+}
+
+// The escaper against a byte-at-a-time model of the same rules, on random
+// bytes biased towards the hard cases (controls, quotes, lead and
+// continuation bytes), each escaped into a heap buffer of exactly
+// json_escape_bound bytes, so that a store past the bound is caught by
+// ASan.
+std::string model_escape(std::string_view in) {
+  std::string out;
+  const auto* p = reinterpret_cast<const unsigned char*>(in.data());
+  const std::size_t n = in.size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char b = p[i];
+    if (b < 0x80) {
+      out += escaped(std::string(1, static_cast<char>(b)));
+      ++i;
+      continue;
+    }
+    // Table 3-7 of the Unicode Standard: the second byte's range per lead.
+    std::size_t need = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) need = 1;
+    else if (b >= 0xE0 && b <= 0xEF) need = 2, lo = b == 0xE0 ? 0xA0 : 0x80, hi = b == 0xED ? 0x9F : 0xBF;
+    else if (b >= 0xF0 && b <= 0xF4) need = 3, lo = b == 0xF0 ? 0x90 : 0x80, hi = b == 0xF4 ? 0x8F : 0xBF;
+    std::size_t got = 0;
+    while (got < need && i + 1 + got < n && p[i + 1 + got] >= lo && p[i + 1 + got] <= hi) {
+      ++got;
+      lo = 0x80;
+      hi = 0xBF;
+    }
+    if (need > 0 && got == need) {
+      out.append(in.substr(i, need + 1));
+      i += need + 1;
+    } else {
+      out += "\\ufffd";
+      i += 1 + got;
+    }
+  }
+  return out;
+}
+
+TEST(WebTextTest, EscapeMatchesAByteAtATimeModelOnRandomBytes) {
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  static constexpr unsigned char kHard[] = {0x00, 0x1f, '"', '\\', 'a', 0x7f, 0x80, 0xbf,
+                                            0xc2, 0xdf, 0xe0, 0xed, 0xef, 0xf0, 0xf4, 0xff};
+  for (int round = 0; round < 20000; ++round) {
+    const std::size_t n = next() % 40;
+    std::string in(n, '\0');
+    for (auto& c : in) {
+      const std::uint64_t r = next();
+      c = static_cast<char>((r & 1) ? kHard[(r >> 1) % sizeof kHard] : (r >> 8) & 0xff);
+    }
+    auto out = std::make_unique<char[]>(json_escape_bound(n));
+    const std::size_t len = json_escape(out.get(), reinterpret_cast<const unsigned char*>(in.data()), n);
+    ASSERT_LE(len, json_escape_bound(n));
+    ASSERT_EQ(std::string(out.get(), len), model_escape(in)) << "round " << round;
+  }
 }
 
 TEST(WebTextTest, PercentDecode) {
