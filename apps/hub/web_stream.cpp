@@ -48,7 +48,7 @@ std::uint8_t* TextArena::reserve(std::size_t n) noexcept {
 
 EventText TextArena::commit(std::size_t n) noexcept {
   EventText t;
-  t.block = block_;
+  t.block = &block_;
   t.data = block_->data() + used_;
   t.len = n;
   t.tried = true;
@@ -133,7 +133,7 @@ void web_deliver(Shard& s, Connection& c, const FrameView& f, web::EventText& te
     if (web::format_event(s.web->arena, f.message, &text)) ++s.web_events;
     else ++s.web_event_failures;
   }
-  if (text.data && c.send_ref(text.block, text.data, text.len)) ++s.web_deliveries;
+  if (text.data && c.send_ref(*text.block, text.data, text.len)) ++s.web_deliveries;
 }
 
 }  // namespace hms::hub

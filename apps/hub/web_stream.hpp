@@ -49,9 +49,11 @@ inline constexpr std::size_t kMaxEventData = 256 * 1024;
 // Between two heartbeat comments on a stream.
 inline constexpr std::chrono::seconds kHeartbeat{15};
 
-// A frame's event text: a view into a refcounted block.
+// A frame's event text: a view into the arena's current block. Valid until
+// the arena's next reserve() (it lives while one frame is delivered); a
+// stream's queue takes its own reference to the block.
 struct EventText {
-  BufRef block;
+  const BufRef* block = nullptr;
   const std::uint8_t* data = nullptr;
   std::size_t len = 0;
   bool tried = false;  // formatting was attempted (data null: it failed)
