@@ -80,6 +80,7 @@ struct Options {
   std::size_t window_kb = 1024;       // rate 0: bytes in flight per client
   unsigned connect_window = 256;      // docks connecting at once
   double setup_timeout = 120;         // seconds for clients + docks to come up
+  std::vector<int> keep_awake;        // CPUs kept out of idle during the window (keep_awake.hpp)
 };
 
 struct Report {
@@ -104,6 +105,9 @@ struct Report {
   // a thread near 1.0 was the limit, not the hub.
   double load_cpu = 0;
   std::vector<double> load_thread_cpu;
+  // The keep-awake spinners (--keep-awake) over the window, not counted in
+  // load_cpu: they run only when a core would otherwise be idle.
+  double keep_awake_cpu = 0;
   // How busy each CPU of the machine was over the window (1.0 = fully), so
   // a reader can tell whether something else was competing for the cores.
   std::vector<double> cpu_busy;
@@ -112,6 +116,13 @@ struct Report {
   double delivered_per_s() const { return window_seconds > 0 ? delivered / window_seconds : 0; }
   double stream_delivered_per_s() const { return window_seconds > 0 ? stream_delivered / window_seconds : 0; }
   double sent_per_s() const { return window_seconds > 0 ? sent / window_seconds : 0; }
+  // Busy time of the cores not explained by the hub, hms-load or the
+  // keep-awake spinners (needs hub_cpu).
+  double others_cpu() const {
+    double busy = 0;
+    for (double b : cpu_busy) busy += b;
+    return std::max(0.0, busy - load_cpu - hub_cpu.value_or(0) - keep_awake_cpu);
+  }
   double load_busiest_thread() const {
     double m = 0;
     for (double c : load_thread_cpu) m = std::max(m, c);

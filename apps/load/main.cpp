@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 4096u));
   app.add_option("--setup-timeout", o.setup_timeout, "Seconds allowed for clients and docks to come up")
       ->capture_default_str();
+  app.add_option("--keep-awake", o.keep_awake,
+                 "CPUs to keep out of idle during the window with one SCHED_IDLE spinner each (e.g. 0,1): "
+                 "in a VM, waking an idle vCPU can add milliseconds to the measured latency")
+      ->delimiter(',');
   app.add_option("--name", name, "Bench name in the JSON lines")->capture_default_str();
   app.add_option("--impl", impl, "Impl name in the JSON lines")->capture_default_str();
   app.add_flag("--json", json, "Also print one JSON object per result line");

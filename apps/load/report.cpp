@@ -88,14 +88,11 @@ int print_report(const Options& o, const Report& r, const std::string& name, con
   if (!r.cpu_busy.empty()) {
     // Busy time of every core against what the hub and hms-load used: the
     // difference is other processes competing for the cores.
-    double busy = 0;
     std::printf("  machine    busy");
-    for (std::size_t i = 0; i < r.cpu_busy.size(); ++i) {
-      std::printf(" cpu%zu %.0f%%", i, r.cpu_busy[i] * 100);
-      busy += r.cpu_busy[i];
-    }
-    const double others = busy - r.load_cpu - r.hub_cpu.value_or(0);
-    std::printf("; others used %.0f%% of a core%s\n", std::max(0.0, others) * 100,
+    for (std::size_t i = 0; i < r.cpu_busy.size(); ++i) std::printf(" cpu%zu %.0f%%", i, r.cpu_busy[i] * 100);
+    if (!o.keep_awake.empty())
+      std::printf("; keep-awake spinners (SCHED_IDLE) %.0f%% of a core", r.keep_awake_cpu * 100);
+    std::printf("; others used %.0f%% of a core%s\n", r.others_cpu() * 100,
                 r.hub_cpu ? "" : " (hub not counted: no --hub-pid)");
   }
   std::fflush(stdout);
@@ -117,11 +114,8 @@ int print_report(const Options& o, const Report& r, const std::string& name, con
     json_line(name + "_lost", impl, static_cast<double>(r.lost), "frames");
     if (r.hub_rss_peak_mb) json_line(name + "_rss", impl, std::round(*r.hub_rss_peak_mb * 10) / 10, "MB");
     if (r.hub_cpu) json_line(name + "_hub_cpu", impl, std::round(*r.hub_cpu * 100), "%");
-    if (!r.cpu_busy.empty() && r.hub_cpu) {
-      double busy = 0;
-      for (double b : r.cpu_busy) busy += b;
-      json_line(name + "_others_cpu", impl, std::round(std::max(0.0, busy - r.load_cpu - *r.hub_cpu) * 100), "%");
-    }
+    if (!r.cpu_busy.empty() && r.hub_cpu) json_line(name + "_others_cpu", impl, std::round(r.others_cpu() * 100), "%");
+    if (!o.keep_awake.empty()) json_line(name + "_keep_awake_cpu", impl, std::round(r.keep_awake_cpu * 100), "%");
     std::fflush(stdout);
   }
   if (!clean) {

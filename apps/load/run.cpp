@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "hms/frame.hpp"
+#include "keep_awake.hpp"
 #include "load.hpp"
 #include "procstat.hpp"
 #include "shared.hpp"
@@ -147,13 +148,15 @@ Report run(const Options& o) {
   std::fprintf(stderr, "hms-load: %u dock%s up in %.2f s\n", o.docks, o.docks == 1 ? "" : "s",
                rep.connect_seconds);
 
-  // 3. Warm-up, then the window.
+  // 3. Warm-up, then the window (with the cores kept awake if asked).
+  KeepAwake awake(o.keep_awake);
   const std::int64_t warm_end = mono_ns() + static_cast<std::int64_t>(o.warmup * 1e9);
   wait_until([&] { return mono_ns() >= warm_end; }, LLONG_MAX, sample_every_100ms);
   const std::int64_t start = mono_ns();
   const std::int64_t end = start + static_cast<std::int64_t>(o.duration * 1e9);
   const auto hub_cpu0 = o.hub_pid ? read_cpu_seconds(*o.hub_pid) : std::nullopt;
   const double self_cpu0 = process_cpu_seconds();
+  const double awake_cpu0 = awake.cpu_seconds();
   std::vector<std::optional<double>> thread_cpu0;
   for (auto& w : workers) thread_cpu0.push_back(w->cpu_seconds());
   const auto cpus0 = read_cpu_times();
@@ -164,6 +167,7 @@ Report run(const Options& o) {
   const std::int64_t stopped = mono_ns();
   const auto hub_cpu1 = o.hub_pid ? read_cpu_seconds(*o.hub_pid) : std::nullopt;
   const double self_cpu1 = process_cpu_seconds();
+  const double awake_cpu1 = awake.cpu_seconds();
   std::vector<std::optional<double>> thread_cpu1;
   for (auto& w : workers) thread_cpu1.push_back(w->cpu_seconds());
   const auto cpus1 = read_cpu_times();
@@ -177,7 +181,8 @@ Report run(const Options& o) {
   const double wall = static_cast<double>(stopped - start) / 1e9;
   if (wall > 0) {
     if (hub_cpu0 && hub_cpu1) rep.hub_cpu = (*hub_cpu1 - *hub_cpu0) / wall;
-    rep.load_cpu = (self_cpu1 - self_cpu0) / wall;
+    rep.keep_awake_cpu = (awake_cpu1 - awake_cpu0) / wall;
+    rep.load_cpu = (self_cpu1 - self_cpu0) / wall - rep.keep_awake_cpu;
     for (std::size_t i = 0; i < workers.size(); ++i)
       if (thread_cpu0[i] && thread_cpu1[i]) rep.load_thread_cpu.push_back((*thread_cpu1[i] - *thread_cpu0[i]) / wall);
   }
