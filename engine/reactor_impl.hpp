@@ -26,6 +26,7 @@
 #include "block_pool.hpp"
 #include "conn.hpp"
 #include "hms/connection.hpp"
+#include "hms/log.hpp"
 #include "hms/reactor.hpp"
 #include "io_backend.hpp"
 
@@ -133,8 +134,7 @@ class ReactorImpl {
   // A listener whose accept failed for want of descriptors; pressure.cpp.
   int spare_fd = -1;  // /dev/null, held so that a full process can still refuse
   bool spare_lost_logged = false;
-  std::uint64_t refused_unlogged = 0;  // refused since the last log line
-  std::chrono::steady_clock::time_point refused_logged_at{};
+  LogThrottle refused_log;  // "out of file descriptors" lines
 
  private:
   // loop.cpp

@@ -260,13 +260,9 @@ bool ReactorImpl::refuse_waiting(Listener& l) {
 // Refusals come in bursts of a few at a time while a flood arrives: one
 // log line a second at most, with the count since the last.
 void ReactorImpl::note_refused(std::uint64_t n) {
-  refused_unlogged += n;
-  const auto at = std::chrono::steady_clock::now();
-  if (!refused_unlogged || at - refused_logged_at < std::chrono::seconds(1)) return;
-  HMS_LOG(warn, "out of file descriptors: refused %llu waiting connection%s",
-          static_cast<unsigned long long>(refused_unlogged), refused_unlogged == 1 ? "" : "s");
-  refused_unlogged = 0;
-  refused_logged_at = at;
+  if (const std::uint64_t told = refused_log.note(std::chrono::steady_clock::now(), n))
+    HMS_LOG(warn, "out of file descriptors: refused %llu waiting connection%s",
+            static_cast<unsigned long long>(told), told == 1 ? "" : "s");
 }
 
 // Before a paused listener accepts again: the spare first, and with it the

@@ -23,18 +23,12 @@ DockAnswer dock_gone(const std::string& id) {
 }
 
 void log_dock_timeout(Shard& s, const std::string& dock, const std::string& secs) {
-  const auto now = std::chrono::steady_clock::now();
-  if (now - s.dock_timeout_logged_at < std::chrono::seconds(1)) {
-    ++s.dock_timeouts_unlogged;
-    return;
-  }
-  if (s.dock_timeouts_unlogged)
+  const std::uint64_t told = s.dock_timeout_log.note(std::chrono::steady_clock::now());
+  if (told > 1)
     HMS_LOG(warn, "dock (%s) did not answer within %s s (%llu more requests missed their deadline since the last such line)",
-            printable(dock).c_str(), secs.c_str(), static_cast<unsigned long long>(s.dock_timeouts_unlogged));
-  else
+            printable(dock).c_str(), secs.c_str(), static_cast<unsigned long long>(told - 1));
+  else if (told == 1)
     HMS_LOG(warn, "dock (%s) did not answer within %s s", printable(dock).c_str(), secs.c_str());
-  s.dock_timeouts_unlogged = 0;
-  s.dock_timeout_logged_at = now;
 }
 
 }  // namespace

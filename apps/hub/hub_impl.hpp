@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "hms/control.hpp"
+#include "hms/log.hpp"
 #include "hms/mesh.hpp"
 #include "hms/peer.hpp"
 #include "hms/reactor.hpp"
@@ -152,8 +153,7 @@ struct Shard {
   Counter ping_timeouts, handshake_timeouts, dock_timeouts, invalid_dock_answers;
   // Missed dock deadlines come in floods (70,000 requests to a mute dock):
   // one log line a second, with the count of the ones not logged.
-  std::uint64_t dock_timeouts_unlogged = 0;
-  std::chrono::steady_clock::time_point dock_timeout_logged_at{};
+  LogThrottle dock_timeout_log;  // "did not answer" lines
   // The page (web_*.cpp): its event text, made on first use (this thread).
   std::shared_ptr<WebShard> web;
   Counter web_requests, web_refused, web_events, web_event_failures, web_deliveries;
