@@ -31,6 +31,9 @@ std::vector<std::string_view> components(std::string_view p) {
 
 struct Source {
   const ReadSource* read;
+  std::uint64_t bound = 0;  // bytes of the archive read at most
+  std::uint64_t got = 0;
+  std::string error;  // set when this side stopped the read
 };
 
 la_ssize_t read_cb(::archive* a, void* client, const void** out) {
@@ -40,6 +43,12 @@ la_ssize_t read_cb(::archive* a, void* client, const void** out) {
     archive_set_error(a, EIO, "download failed");
     return -1;
   }
+  if (static_cast<std::uint64_t>(n) > s->bound - s->got) {
+    s->error = "archive is over " + std::to_string(s->bound) + " bytes as sent";
+    archive_set_error(a, EFBIG, "%s", s->error.c_str());
+    return -1;
+  }
+  s->got += static_cast<std::uint64_t>(n);
   return static_cast<la_ssize_t>(n);
 }
 
@@ -104,12 +113,14 @@ UnpackResult unpack_tar(const ReadSource& read, const std::function<std::string(
                                                 ARCHIVE_EXTRACT_SECURE_NODOTDOT);
   auto src = std::make_unique<Source>();
   src->read = &read;
+  src->bound = limits.read_bound();
   auto fail = [&](std::string why) {
     res.ok = false;
     res.error = std::move(why);
     return res;
   };
   auto read_failure = [&](const char* what) {
+    if (!src->error.empty()) return fail(src->error);
     std::string e = source_error ? source_error() : std::string();
     if (e.empty()) e = std::string(what) + ": " + (archive_error_string(in.get()) ? archive_error_string(in.get()) : "unknown error");
     return fail(std::move(e));

@@ -18,7 +18,9 @@
 //
 // ### Limits
 // UnpackLimits bound the bytes written and the number of entries, so a
-// small archive cannot fill the disk (a gzip bomb).
+// small archive cannot fill the disk (a gzip bomb), and the bytes of the
+// archive itself, so that a stream that unpacks to nothing (empty gzip
+// members one after another, tar padding) cannot be read for ever.
 //
 // ### Threads
 // Blocking I/O: the dock and the hub call it on worker threads. Note that libarchive
@@ -36,6 +38,16 @@ namespace hms::archive {
 struct UnpackLimits {
   std::uint64_t max_bytes = std::uint64_t{16} << 30;  // file contents, in total
   std::uint64_t max_entries = 1000000;
+  // The archive as read (compressed): 0 means what the two limits above
+  // can need, the contents plus 4 KiB of headers and padding per entry.
+  std::uint64_t max_read = 0;
+
+  std::uint64_t read_bound() const noexcept {
+    if (max_read) return max_read;
+    const std::uint64_t kPerEntry = 4096, kMax = ~std::uint64_t{0};
+    const std::uint64_t headers = max_entries > kMax / kPerEntry ? kMax : max_entries * kPerEntry;
+    return max_bytes > kMax - headers ? kMax : max_bytes + headers;
+  }
 };
 
 struct UnpackResult {

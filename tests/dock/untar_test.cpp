@@ -97,6 +97,20 @@ TEST(UntarTest, LimitsAndGarbage) {
                                          {TarEntry::file, "c", "", 0644}});
   r = unpack_tar_memory(many.data(), many.size(), dir.path(), small);
   EXPECT_EQ(r.error, "archive has more than 2 entries");
+  // The archive's own bytes are bounded too: by default what the other two
+  // limits can need, or as set.
+  UnpackLimits narrow;
+  narrow.max_bytes = 1000;
+  narrow.max_entries = 0;
+  EXPECT_EQ(narrow.read_bound(), 1000u);
+  narrow.max_read = 100;
+  EXPECT_EQ(narrow.read_bound(), 100u);
+  r = unpack_tar_memory(big.data(), big.size(), dir.path(), narrow);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "archive is over 100 bytes as sent");
+  UnpackLimits huge;
+  huge.max_bytes = ~std::uint64_t{0} - 5;
+  EXPECT_EQ(huge.read_bound(), ~std::uint64_t{0});  // saturates, does not wrap
   const std::string junk = "definitely not an archive";
   r = unpack_tar_memory(junk.data(), junk.size(), dir.path());
   EXPECT_FALSE(r.ok);
