@@ -42,6 +42,7 @@ struct DeployOptions {
   std::string builds = "builds";       // relative to the hub's working folder
   std::chrono::seconds build_timeout{3600};
   std::chrono::seconds upload_idle{60};  // an upload that sends nothing this long fails (--read-timeout)
+  std::chrono::seconds upload_timeout{3600};  // the whole upload (--upload-timeout)
   unsigned max_jobs = 8;
   bool keep_old_builds = false;        // --dock: the dock in the hub uses the same folder
   archive::UnpackLimits unpack;

@@ -105,11 +105,28 @@ void DeployWork::deploy(const std::string& id, const std::optional<std::string>&
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) return fail(id, {}, 500, "cannot make the build folder " + folder + ": " + ec.message());
+  // Each read waits --read-timeout at most, and the whole upload
+  // --upload-timeout: a byte now and then must not hold a slot for ever.
+  using std::chrono::milliseconds;
+  const auto upload_ends = std::chrono::steady_clock::now() + opts.upload_timeout;
+  const auto idle = std::chrono::duration_cast<milliseconds>(opts.upload_idle);
+  bool too_long = false;
   const archive::UnpackResult unpacked = archive::unpack_tar(
-      [this, &opts](const void** data) {
-        return job_.next_body(data, std::chrono::duration_cast<std::chrono::milliseconds>(opts.upload_idle));
+      [this, upload_ends, idle, &too_long](const void** data) -> long {
+        const auto left = std::chrono::ceil<milliseconds>(upload_ends - std::chrono::steady_clock::now());
+        if (left <= milliseconds(0)) {
+          too_long = true;
+          return -1;
+        }
+        const long n = job_.next_body(data, std::min(idle, left));
+        if (n < 0 && left < idle && std::chrono::steady_clock::now() >= upload_ends) too_long = true;
+        return n;
       },
-      [this] { return job_.body_error(); }, folder, opts.unpack);
+      [this, &opts, &too_long] {
+        return too_long ? "the upload did not finish within " + std::to_string(opts.upload_timeout.count()) + " s"
+                        : job_.body_error();
+      },
+      folder, opts.unpack);
   if (!unpacked.ok) return fail(id, folder, 500, unpacked.error);
   drain_body();  // the gzip trailer and tar padding libarchive did not ask for
 

@@ -27,6 +27,7 @@ HubImpl::HubImpl(const HubOptions& o) : opts_(o) {
   DeployOptions d;
   d.builds = opts_.builds;
   d.build_timeout = opts_.build_timeout;
+  d.upload_timeout = opts_.upload_timeout;
   d.max_jobs = opts_.max_deploys;
   // An upload that stalls is a body begun and not finished: --read-timeout.
   if (opts_.read_timeout.count() > 0)

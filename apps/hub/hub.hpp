@@ -57,6 +57,7 @@ struct HubOptions {
   // ---- Deploys (PUT /<id>) and tarballs (GET /<id>).
   std::string builds = "builds";                   // build folders, relative to the working folder
   std::chrono::seconds build_timeout{3600};        // a build still running then is killed
+  std::chrono::seconds upload_timeout{3600};       // a deploy's upload not finished then fails
   unsigned max_deploys = 8;                        // jobs at once; more are answered 503
   bool keep_old_builds = false;                    // with --dock: the dock shares the folder
 };

@@ -53,6 +53,9 @@ void add_hub_flags(CLI::App& app, HubFlags& f) {
   dep->add_option("--builds", o.builds, "Folder for the builds of deployed services")->capture_default_str();
   dep->add_option("--build-timeout", f.build_timeout, "Seconds a build may run before it is killed")
       ->capture_default_str()->check(positive);
+  dep->add_option("--upload-timeout", f.upload_timeout,
+                  "Seconds a deploy's whole upload may take (a trickle that beats --read-timeout still ends)")
+      ->capture_default_str()->check(positive);
   dep->add_option("--max-deploys", o.max_deploys, "Deploys and tarball downloads at once (more get 503)")
       ->capture_default_str()->check(CLI::Range(1u, 1024u));
 }
@@ -86,6 +89,7 @@ std::string finish_hub_flags(HubFlags& f) {
   o.max_frame = f.max_frame_mb << 20;
   o.partial_budget = f.partial_budget_mb << 20;
   o.build_timeout = std::chrono::seconds(static_cast<long long>(f.build_timeout + 0.5));
+  o.upload_timeout = std::chrono::seconds(static_cast<long long>(f.upload_timeout + 0.5));
   // Limits that agree: a frame the hub takes must reach a reader that keeps
   // up, i.e. fit under a client's hard output limit.
   if (o.client_limits.hard && o.max_frame > o.client_limits.hard)

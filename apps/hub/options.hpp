@@ -23,7 +23,7 @@ struct HubFlags {
   double ping_interval = 15, ping_timeout = 5, handshake_timeout = 10, read_timeout = 30, dock_timeout = 10;
   std::uint32_t max_frame_mb = 16;
   std::size_t partial_budget_mb = 256;
-  double build_timeout = 3600;
+  double build_timeout = 3600, upload_timeout = 3600;
 };
 
 // Adds the hub's flags to `app` (the defaults shown are those of `flags`).

@@ -4,7 +4,9 @@
 // and synced to the docks; failures keep the previous build.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "archive/untar.hpp"
 #include "hub/deploy_http.hpp"
@@ -251,6 +253,47 @@ TEST(DeployLimits, BuildPastItsDeadlineIsKilledAndBusyHubAnswers503) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s);
   EXPECT_EQ(a.x_status(), "500");
   EXPECT_NE(a.body.find("did not finish within 1 s"), std::string::npos) << a.body;
+}
+
+// A byte now and then beats --read-timeout (30 s here) on every read;
+// --upload-timeout ends the upload as a whole, and the slot is free again.
+TEST(DeployLimits, TrickledUploadEndsAtItsUploadTimeout) {
+  TempDir dir;
+  hub::HubOptions o = hub_options(dir);
+  o.builds = dir.file("builds");
+  o.upload_timeout = std::chrono::seconds(1);
+  o.max_deploys = 1;
+  RunningHub hub(o);
+  LoopThread loop;
+  TestClient cli(loop, hub.port);
+  ASSERT_TRUE(cli.add("web", R"({"build":"true"})").ok());
+  Source src;
+  std::mt19937 rng(7);
+  std::string noise(8000, ' ');
+  for (char& c : noise) c = static_cast<char>('a' + rng() % 26);  // gzip keeps it long
+  src.write("x", noise);
+  const std::string tgz = src.tarball();
+
+  RawSocket s(hub.port);
+  ASSERT_TRUE(s.send_all("PUT /web HTTP/1.1\r\nContent-Length: " + std::to_string(tgz.size()) + "\r\n\r\n"));
+  std::atomic<bool> answered{false};
+  std::thread trickle([&] {
+    for (std::size_t i = 0; i < tgz.size() && !answered.load(); ++i) {
+      if (!s.send_all(std::string_view(tgz).substr(i, 1))) break;
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  s.read_to_end(30s);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  answered = true;
+  trickle.join();
+  const HttpAnswer a = parse_answer(s.buffer());
+  EXPECT_EQ(a.status, 500) << a.head;
+  EXPECT_NE(a.body.find("the upload did not finish within 1 s"), std::string::npos) << a.body;
+  EXPECT_LT(took, 15s) << "the whole upload would take " << tgz.size() * 20 / 1000 << " s";
+  // The slot is free: the next deploy goes through.
+  EXPECT_EQ(put(hub.port, "/web", tgz).x_status(), "200");
 }
 
 }  // namespace
