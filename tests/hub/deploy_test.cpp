@@ -225,15 +225,28 @@ TEST(DeployMemory, FiftyMegabyteUploadKeepsTheHubsMemoryFlat) {
   EXPECT_LT(before, std::size_t{120} << 20) << "the hub holds an upload whole?";
 }
 
-TEST(DeployLimits, BuildPastItsDeadlineIsKilledAndBusyHubAnswers503) {
+// A hub with one deploy slot and a 1 s limit (set by `limit`), and a
+// client of it.
+struct OneSlotHub {
+  using Limit = std::chrono::seconds hub::HubOptions::*;
+  explicit OneSlotHub(Limit limit) : running(options(dir, limit)), cli(loop, running.port) {}
+  static hub::HubOptions options(TempDir& folder, Limit limit) {
+    hub::HubOptions o = hub_options(folder);
+    o.builds = folder.file("builds");
+    o.*limit = std::chrono::seconds(1);
+    o.max_deploys = 1;
+    return o;
+  }
   TempDir dir;
-  hub::HubOptions o = hub_options(dir);
-  o.builds = dir.file("builds");
-  o.build_timeout = std::chrono::seconds(1);
-  o.max_deploys = 1;
-  RunningHub hub(o);
+  RunningHub running;
   LoopThread loop;
-  TestClient cli(loop, hub.port);
+  TestClient cli;
+};
+
+TEST(DeployLimits, BuildPastItsDeadlineIsKilledAndBusyHubAnswers503) {
+  OneSlotHub one(&hub::HubOptions::build_timeout);
+  RunningHub& hub = one.running;
+  TestClient& cli = one.cli;
   Source src;
   src.write("x", "x");
   ASSERT_TRUE(cli.add("web", R"({"build":"echo started; sleep 30"})").ok());
@@ -258,14 +271,9 @@ TEST(DeployLimits, BuildPastItsDeadlineIsKilledAndBusyHubAnswers503) {
 // A byte now and then beats --read-timeout (30 s here) on every read;
 // --upload-timeout ends the upload as a whole, and the slot is free again.
 TEST(DeployLimits, TrickledUploadEndsAtItsUploadTimeout) {
-  TempDir dir;
-  hub::HubOptions o = hub_options(dir);
-  o.builds = dir.file("builds");
-  o.upload_timeout = std::chrono::seconds(1);
-  o.max_deploys = 1;
-  RunningHub hub(o);
-  LoopThread loop;
-  TestClient cli(loop, hub.port);
+  OneSlotHub one(&hub::HubOptions::upload_timeout);
+  RunningHub& hub = one.running;
+  TestClient& cli = one.cli;
   ASSERT_TRUE(cli.add("web", R"({"build":"true"})").ok());
   Source src;
   std::mt19937 rng(7);
