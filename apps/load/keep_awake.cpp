@@ -5,7 +5,8 @@
 
 #include <cstdio>
 #include <cstring>
-#include <ctime>
+
+#include "procstat.hpp"
 
 namespace hms::load {
 namespace {
@@ -50,14 +51,8 @@ KeepAwake::~KeepAwake() {
 
 double KeepAwake::cpu_seconds() const {
   double total = 0;
-  for (const auto& t : spinners_) {
-    clockid_t clock;
-    timespec ts{};
-    // A spinner that already returned has no clock any more: it spun for 0.
-    if (pthread_getcpuclockid(const_cast<std::thread&>(t).native_handle(), &clock) != 0) continue;
-    if (clock_gettime(clock, &ts) != 0) continue;
-    total += static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-  }
+  // A spinner that already returned has no clock any more: it spun for 0.
+  for (const auto& t : spinners_) total += thread_cpu_seconds(t).value_or(0);
   return total;
 }
 

@@ -1,9 +1,11 @@
 #include "procstat.hpp"
 
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
 
 namespace hms::load {
@@ -28,6 +30,16 @@ std::optional<ProcMemory> read_memory(pid_t pid) {
   // A zombie has no VmRSS line: it holds no memory worth reporting.
   if (!rss) return std::nullopt;
   return m;
+}
+
+std::optional<double> thread_cpu_seconds(const std::thread& t) {
+  if (!t.joinable()) return std::nullopt;
+  clockid_t clock;
+  timespec ts;
+  if (pthread_getcpuclockid(const_cast<std::thread&>(t).native_handle(), &clock) != 0 ||
+      clock_gettime(clock, &ts) != 0)
+    return std::nullopt;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 std::optional<double> read_cpu_seconds(pid_t pid) {

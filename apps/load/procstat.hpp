@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <thread>
 #include <vector>
 
 namespace hms::load {
@@ -19,6 +20,9 @@ struct ProcMemory {
 std::optional<ProcMemory> read_memory(pid_t pid);
 // User + system CPU time of the whole process (all threads), in seconds.
 std::optional<double> read_cpu_seconds(pid_t pid);
+// CPU time of one running thread of this process, in seconds; nullopt when
+// it was never started or has ended (its clock is gone).
+std::optional<double> thread_cpu_seconds(const std::thread& t);
 
 // Jiffies each CPU spent busy (everything but idle and iowait) and in
 // total since boot, from /proc/stat, indexed by CPU number. Empty on error.

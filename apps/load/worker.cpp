@@ -13,6 +13,7 @@
 
 #include "hms/http.hpp"
 #include "hms/log.hpp"
+#include "procstat.hpp"
 
 namespace hms::load {
 
@@ -58,15 +59,7 @@ void Worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::optional<double> Worker::cpu_seconds() const {
-  if (!thread_.joinable()) return std::nullopt;
-  clockid_t clock;
-  timespec ts;
-  if (pthread_getcpuclockid(const_cast<std::thread&>(thread_).native_handle(), &clock) != 0 ||
-      clock_gettime(clock, &ts) != 0)
-    return std::nullopt;
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
+std::optional<double> Worker::cpu_seconds() const { return thread_cpu_seconds(thread_); }
 
 void Worker::notify() noexcept {
   const std::uint64_t one = 1;
