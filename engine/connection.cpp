@@ -173,7 +173,7 @@ void arm_soft_timer(ReactorImpl& r, Conn& c, std::chrono::nanoseconds after) {
 // as a limit still reaches a reader that keeps up.
 static std::size_t waiting_bytes(Conn& c) noexcept { return c.out.empty() ? 0 : c.out.bytes() - c.out.at(0).len; }
 
-void ReactorImpl::queued_more(Conn& c, std::size_t) {
+bool ReactorImpl::within_output_limits(Conn& c) {
   const OutputLimits& lim = c.opts.limits;
   const std::size_t queued = waiting_bytes(c);
   if (lim.hard && queued > lim.hard) {
@@ -181,7 +181,7 @@ void ReactorImpl::queued_more(Conn& c, std::size_t) {
     conn_close(c, CloseReason::output_limit,
                "output queue " + std::to_string(queued) + " bytes over hard limit " + std::to_string(lim.hard),
                true);
-    return;
+    return false;
   }
   if (lim.soft && queued > lim.soft) {
     if (c.soft_since == std::chrono::steady_clock::time_point{}) {
@@ -189,11 +189,10 @@ void ReactorImpl::queued_more(Conn& c, std::size_t) {
       arm_soft_timer(*this, c, lim.soft_seconds);
     } else if (now - c.soft_since > lim.soft_seconds) {
       over_soft_limit(*this, c);
-      return;
+      return false;
     }
   }
-  if (c.out.bytes() >= c.high_water) c.set(kAboveHigh);
-  mark_dirty(c);
+  return true;
 }
 
 // ---------------------------------------------------------------- sending

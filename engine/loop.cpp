@@ -240,15 +240,6 @@ int ReactorImpl::next_timeout_ms() {
 
 // ---------------------------------------------------------------- the pass
 
-void ReactorImpl::mark_dirty(Conn& c) {
-  // A connection on the free list is deleted after this loop pass; the
-  // flush list must not keep a pointer to it.
-  if (!c.has(kDirty | kFreed)) {
-    c.set(kDirty);
-    dirty_.push_back(&c);
-  }
-}
-
 void ReactorImpl::flush() {
   // Index loop: a drain callback may mark more connections dirty.
   for (std::size_t i = 0; i < dirty_.size(); ++i) {

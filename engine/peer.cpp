@@ -33,9 +33,6 @@ void HandlerTable::clear(Opcode op) {
 
 // ---------------------------------------------------------------- reply
 
-Reply::Reply(Reply&& o) noexcept
-    : peer_(std::move(o.peer_)), rid_(o.rid_), armed_(std::exchange(o.armed_, false)) {}
-
 Reply& Reply::operator=(Reply&& o) noexcept {
   if (this != &o) {
     if (armed_) error("No reply");
@@ -46,8 +43,12 @@ Reply& Reply::operator=(Reply&& o) noexcept {
   return *this;
 }
 
-Reply::~Reply() {
-  if (armed_) error("No reply");
+// Inline: only Reply (in this file) calls it, once per request answered.
+inline void Peer::answer(std::uint16_t rid, FrameType type, std::string_view body) {
+  if (unanswered_) --unanswered_;
+  send_reply(rid, type, body);
+  // The peer half-closed while we still owed answers: the last one is out.
+  if (unanswered_ == 0 && read_ended_ && conn_) conn_->close(CloseReason::peer_closed, "peer closed the connection");
 }
 
 void Reply::ok(std::string_view body) {
@@ -96,12 +97,6 @@ void Peer::close() {
   if (conn_) conn_->close();
 }
 
-void Peer::answer(std::uint16_t rid, FrameType type, std::string_view body) {
-  if (unanswered_) --unanswered_;
-  send_reply(rid, type, body);
-  // The peer half-closed while we still owed answers: the last one is out.
-  if (unanswered_ == 0 && read_ended_ && conn_) conn_->close(CloseReason::peer_closed, "peer closed the connection");
-}
 
 void Peer::send_reply(std::uint16_t rid, FrameType type, std::string_view body) {
   if (!conn_) return;
@@ -304,11 +299,9 @@ void Peer::on_frame(Connection&, const FrameView& f, const BufRef& storage) {
       if (m.opcode == static_cast<std::uint8_t>(Opcode::unsubscribe)) {
         if (auto it = peer_subs_.find(m.service); it != peer_subs_.end()) peer_subs_.erase(it);
       }
-      Reply reply;
-      if (f.header.type == FrameType::request) {
-        reply = Reply(weak_from_this(), f.header.request_id);
-        ++unanswered_;
-      }
+      const bool request = f.header.type == FrameType::request;
+      Reply reply = request ? Reply(weak_from_this(), f.header.request_id) : Reply();
+      if (request) ++unanswered_;
       if (!h || !*h) {
         reply.error(kNotSupported);
         return;
@@ -319,7 +312,7 @@ void Peer::on_frame(Connection&, const FrameView& f, const BufRef& storage) {
       dispatching_ = true;
       (*h)(*this, msg, std::move(reply));
       dispatching_ = false;
-      retired_.reset();
+      if (retired_) retired_.reset();
       return;
     }
     case FrameType::reply:

@@ -109,9 +109,29 @@ class ReactorImpl {
   void wake_later(ReactorImpl* other);
 
   // ---- connection services
-  void mark_dirty(Conn& c);
+  // Puts `c` on this pass's flush list (once). Inline, as queued_more: both
+  // run for every frame queued.
+  void mark_dirty(Conn& c) {
+    // A connection on the free list is deleted after this loop pass; the
+    // flush list must not keep a pointer to it.
+    if (!c.has(kDirty | kFreed)) {
+      c.set(kDirty);
+      dirty_.push_back(&c);
+    }
+  }
   void start_send(Conn& c);                           // connection.cpp
-  void queued_more(Conn& c, std::size_t n);           // limits and the high-water edge
+  // `n` more bytes were queued on `c`: the output limits and the high-water
+  // edge. The common case (no limit passed) stays inline.
+  void queued_more(Conn& c, std::size_t n) {
+    const OutputLimits& lim = c.opts.limits;
+    const std::size_t all = c.out.bytes();  // at least what the limits count
+    if (((lim.hard && all > lim.hard) || (lim.soft && all > lim.soft)) && !within_output_limits(c)) return;
+    if (c.out.bytes() >= c.high_water) c.set(kAboveHigh);
+    mark_dirty(c);
+    (void)n;
+  }
+  // False: `c` was closed for what it has queued (connection.cpp).
+  bool within_output_limits(Conn& c);
   void conn_close(Conn& c, CloseReason r, std::string msg, bool now);  // close.cpp
   void maybe_finalize(Conn& c);
   void note_pinner(Conn& c);

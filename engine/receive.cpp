@@ -80,16 +80,21 @@ void protocol_error(ReactorImpl& r, Conn& c, const DecodeResult& d, const std::u
   r.conn_close(c, CloseReason::protocol_error, std::string("protocol error: ") + to_string(d.error), false);
 }
 
-// Hands a frame over. An allocation failure while handling it closes this
-// connection (the one whose frame it was), never the reactor.
-bool hand_over(ReactorImpl& r, Conn& c, const FrameView& f, const BufRef& storage) {
+// A frame's handler ran out of memory: the connection whose frame it was
+// closes, never the reactor. Cold: kept out of hand_over's inline body.
+[[gnu::cold, gnu::noinline]] void close_for_handler_oom(ReactorImpl& r, Conn& c) {
+  ++r.stats.oom_closes;
+  HMS_LOG(warn, "%s: out of memory handling a frame; closing", c.peer_name.c_str());
+  r.conn_close(c, CloseReason::local, "out of memory", true);
+}
+
+// Hands a frame over. False: stop feeding this connection (it closes).
+inline bool hand_over(ReactorImpl& r, Conn& c, const FrameView& f, const BufRef& storage) {
   ++r.stats.frames_in;
   try {
     c.handler->on_frame(c, f, storage);
   } catch (const std::bad_alloc&) {
-    ++r.stats.oom_closes;
-    HMS_LOG(warn, "%s: out of memory handling a frame; closing", c.peer_name.c_str());
-    r.conn_close(c, CloseReason::local, "out of memory", true);
+    close_for_handler_oom(r, c);
     return false;
   }
   return !c.has(kClosing);

@@ -30,6 +30,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "hms/connection.hpp"
@@ -79,11 +80,15 @@ struct Message {
 class Reply {
  public:
   Reply() = default;
-  Reply(Reply&& o) noexcept;
+  // Moves and the destructor are inline: a request's Reply is moved into
+  // its handler and destroyed once per request.
+  Reply(Reply&& o) noexcept : peer_(std::move(o.peer_)), rid_(o.rid_), armed_(std::exchange(o.armed_, false)) {}
   Reply& operator=(Reply&& o) noexcept;
   Reply(const Reply&) = delete;
   Reply& operator=(const Reply&) = delete;
-  ~Reply();
+  ~Reply() {
+    if (armed_) error("No reply");
+  }
 
   bool expects_reply() const noexcept { return armed_; }
   void ok(std::string_view body = {});      // type-2 reply
@@ -91,7 +96,7 @@ class Reply {
 
  private:
   friend class Peer;
-  Reply(std::weak_ptr<Peer> p, std::uint16_t rid) : peer_(std::move(p)), rid_(rid), armed_(true) {}
+  Reply(std::weak_ptr<Peer> p, std::uint16_t rid) noexcept : peer_(std::move(p)), rid_(rid), armed_(true) {}
   std::weak_ptr<Peer> peer_;
   std::uint16_t rid_ = 0;
   bool armed_ = false;
