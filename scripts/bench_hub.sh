@@ -4,7 +4,11 @@
 # cpu 1. Each hub run gets a fresh registry in a temporary directory and a
 # random free high port.
 #
-#   scripts/bench_hub.sh [--quick] [--no-build]
+#   scripts/bench_hub.sh [--quick] [--no-build] [--hub-threads N]
+#
+# --hub-threads N (default 1) runs hms-hub with N reactor threads; with more
+# than one, the hub's threads and hms-load share both cores (no pinning of
+# either), which is how the shard hand-off is measured.
 #
 #   fanout_100x10  100 docks writing as fast as the path allows, 10 clients
 #                  subscribed to '*', 100-byte payloads: delivered frames/s
@@ -42,15 +46,23 @@ root=$PWD
 
 quick=0
 build=1
+hub_threads=1
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --no-build) build=0 ;;
-    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --hub-threads)
+      [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || { echo "bench_hub: --hub-threads needs a positive count" >&2; exit 2; }
+      hub_threads=$2; shift ;;
+    -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench_hub: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+# One hub thread on cpu 0 and hms-load on cpu 1; more hub threads share
+# both cores with hms-load.
+hub_cpus=0 load_cpus=1
+if ((hub_threads > 1)); then hub_cpus=0,1 load_cpus=0,1; fi
 if ((quick)); then
   fan_warm=0.5 fan_dur=2 k10_warm=1 k10_dur=3 raw_warm=0.25 raw_dur=1
 else
@@ -120,7 +132,7 @@ hub_pid=""
 hub_port=""
 start_hub() {  # tag
   hub_port=$(pick_port)
-  taskset -c 0 "$hub" --address 127.0.0.1 --port "$hub_port" --db "$tmp/$1.db" --threads 1 \
+  taskset -c "$hub_cpus" "$hub" --address 127.0.0.1 --port "$hub_port" --db "$tmp/$1.db" --threads "$hub_threads" \
     --log-level warn >"$logs/$1.hub.log" 2>&1 &
   hub_pid=$!
   live+=("$hub_pid")
@@ -146,12 +158,12 @@ stop_hub() {
   hub_pid=""
 }
 
-# run_load TAG SECONDS_LIMIT ARGS...: hms-load on cpu 1 against the running
+# run_load TAG SECONDS_LIMIT ARGS...: hms-load on $load_cpus against the running
 # hub; its stdout (summary and JSON lines) in $logs/TAG.out.
 run_load() {
   local tag=$1 limit=$2 pid rc=0
   shift 2
-  timeout -k 5 "$limit" taskset -c 1 "$load" --hub "127.0.0.1:$hub_port" --hub-pid "$hub_pid" \
+  timeout -k 5 "$limit" taskset -c "$load_cpus" "$load" --hub "127.0.0.1:$hub_port" --hub-pid "$hub_pid" \
     --threads 1 --json --name "$tag" "$@" >"$logs/$tag.out" 2>"$logs/$tag.err" &
   pid=$!
   live+=("$pid")
@@ -184,7 +196,7 @@ notes=()    # context lines printed under the table
 failed=0
 add_row() { rows+=("$1 $2 ${3:-null} $4 ${5:--}"); }
 
-echo "bench_hub: $(uname -sr), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); hub on cpu 0, hms-load on cpu 1; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "bench_hub: $(uname -sr), $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)); hub ($hub_threads thread(s)) on cpu $hub_cpus, hms-load on cpu $load_cpus; load average now $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 
 # ---------------------------------------------------------------- benches
 
