@@ -85,9 +85,10 @@ std::uint8_t* Connection::reserve(std::size_t n) {
   return q.scratch->data() + q.scratch_used;
 }
 
-void Connection::commit(std::size_t n) {
+void Connection::commit(std::size_t n, std::size_t frames) {
   Conn& c = Conn::of(*this);
   if (c.has(kClosing) || n == 0) return;
+  c.loop->stats.frames_out += frames;
   SendQueue& q = c.out;
   const std::uint8_t* p = q.scratch->data() + q.scratch_used;
   q.scratch_used += n;

@@ -109,8 +109,7 @@ void Peer::send_reply(std::uint16_t rid, FrameType type, std::string_view body) 
   std::uint8_t* p = conn_->reserve(kHeaderSize + body.size());
   encode_header(p, type, rid, static_cast<std::uint32_t>(body.size()));
   if (!body.empty()) std::memcpy(p + kHeaderSize, body.data(), body.size());
-  conn_->commit(kHeaderSize + body.size());
-  conn_->note_frames_out();
+  conn_->commit(kHeaderSize + body.size(), 1);
 }
 
 bool Peer::send_message(Opcode op, std::string_view id, std::string_view payload) {
@@ -119,8 +118,7 @@ bool Peer::send_message(Opcode op, std::string_view id, std::string_view payload
   std::uint8_t* p = conn_->reserve(head + payload.size());
   encode_message_head(p, FrameType::message, 0, op, id, payload.size());
   if (!payload.empty()) std::memcpy(p + head, payload.data(), payload.size());
-  conn_->commit(head + payload.size());
-  conn_->note_frames_out();
+  conn_->commit(head + payload.size(), 1);
   return true;
 }
 
@@ -165,8 +163,7 @@ void Peer::request(Opcode op, std::string_view id, std::string_view payload, Rep
   std::uint8_t* p = conn_->reserve(head + payload.size());
   encode_message_head(p, FrameType::request, rid, op, id, payload.size());
   if (!payload.empty()) std::memcpy(p + head, payload.data(), payload.size());
-  conn_->commit(head + payload.size());
-  conn_->note_frames_out();
+  conn_->commit(head + payload.size(), 1);
 }
 
 bool Peer::relay(const FrameView& f, const BufRef& storage) {
@@ -199,8 +196,7 @@ void Peer::ping(ReplyCallback cb) {
   if (!begin_request(cb, &rid)) return;
   std::uint8_t* p = conn_->reserve(kHeaderSize);
   encode_header(p, FrameType::ping, rid, 0);
-  conn_->commit(kHeaderSize);
-  conn_->note_frames_out();
+  conn_->commit(kHeaderSize, 1);
 }
 
 void Peer::get(std::string_view id, ReplyCallback cb) { request(Opcode::get, id, {}, std::move(cb)); }
@@ -243,8 +239,7 @@ bool send_event(Connection* c, Opcode op, std::string_view id, std::string_view 
   std::uint8_t* p = c->reserve(head + data.size());
   encode_event_head(p, op, id, origin, data.size());
   if (!data.empty()) std::memcpy(p + head, data.data(), data.size());
-  c->commit(head + data.size());
-  c->note_frames_out();
+  c->commit(head + data.size(), 1);
   return true;
 }
 }  // namespace

@@ -209,8 +209,7 @@ void Outputs::send_event(const std::string& service, Opcode op, std::string_view
     std::uint8_t* h = conn->reserve(head + payload.size());
     if (encode_event_head(h, op, service, origin_, payload.size()) != head) continue;
     std::copy(payload.begin(), payload.end(), h + head);
-    conn->commit(head + payload.size());
-    conn->note_frames_out();
+    conn->commit(head + payload.size(), 1);
   }
 }
 

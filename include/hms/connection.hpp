@@ -179,7 +179,9 @@ class Connection {
   // Valid until the next call on this connection. Throws std::bad_alloc
   // when memory is short.
   std::uint8_t* reserve(std::size_t n);
-  void commit(std::size_t n);
+  // Queues the n bytes written. `frames`: how many frames they complete,
+  // counted as note_frames_out(frames) does (one call per frame saved).
+  void commit(std::size_t n, std::size_t frames = 0);
   // Copies bytes into the output queue.
   bool send_copy(const void* data, std::size_t n);
   // Queues bytes owned by `storage` without copying (zero-copy relay).
