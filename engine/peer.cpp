@@ -43,7 +43,7 @@ Reply& Reply::operator=(Reply&& o) noexcept {
   return *this;
 }
 
-// Inline: only Reply (in this file) calls it, once per request answered.
+// Inline (declared so in the header): only Reply, in this file, calls it.
 inline void Peer::answer(std::uint16_t rid, FrameType type, std::string_view body) {
   if (unanswered_) --unanswered_;
   send_reply(rid, type, body);

@@ -122,13 +122,12 @@ class ReactorImpl {
   void start_send(Conn& c);                           // connection.cpp
   // `n` more bytes were queued on `c`: the output limits and the high-water
   // edge. The common case (no limit passed) stays inline.
-  void queued_more(Conn& c, std::size_t n) {
+  void queued_more(Conn& c, std::size_t /*n*/) {
     const OutputLimits& lim = c.opts.limits;
     const std::size_t all = c.out.bytes();  // at least what the limits count
     if (((lim.hard && all > lim.hard) || (lim.soft && all > lim.soft)) && !within_output_limits(c)) return;
     if (c.out.bytes() >= c.high_water) c.set(kAboveHigh);
     mark_dirty(c);
-    (void)n;
   }
   // False: `c` was closed for what it has queued (connection.cpp).
   bool within_output_limits(Conn& c);

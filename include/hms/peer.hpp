@@ -212,8 +212,9 @@ class Peer final : public ConnectionHandler, public std::enable_shared_from_this
   void on_drain(Connection& c) override;
   void on_upgrade(Connection& c, const RequestHead* head) override;
   void on_read_end(Connection& c) override;
-  // A Reply was answered (or dropped): sends it and counts it.
-  void answer(std::uint16_t rid, FrameType type, std::string_view body);
+  // A Reply was answered (or dropped): sends it and counts it. Inline, and
+  // defined in peer.cpp beside Reply, its only caller, once per request.
+  inline void answer(std::uint16_t rid, FrameType type, std::string_view body);
   friend class Reply;
 
   Connection* conn_ = nullptr;
