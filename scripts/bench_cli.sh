@@ -119,18 +119,9 @@ tmp=$(mktemp -d /tmp/hms-bench-cli.XXXXXX)
 mkdir -p "$tmp/home"
 export HOME=$tmp/home  # no ~/.hms.json of the user's in the way
 
-pick_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-    if [[ -z $(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ]]; then
-      echo "$p"
-      return
-    fi
-  done
-  echo "bench_cli: no free port found" >&2
-  exit 1
-}
+# pick_port: a free high port (scripts/bench_port.sh).
+# shellcheck source=scripts/bench_port.sh
+source "$root/scripts/bench_port.sh"
 
 hub_pid="" hub_port=""
 start_hub() {  # tag

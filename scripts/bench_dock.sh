@@ -131,18 +131,9 @@ niced=""
 if ((EUID == 0)) && renice -n -10 -p $$ >/dev/null 2>&1; then niced=" (nice -10)"; fi
 tmp=$(mktemp -d /tmp/hms-bench-dock.XXXXXX)
 
-pick_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-    if [[ -z $(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ]]; then
-      echo "$p"
-      return
-    fi
-  done
-  echo "bench_dock: no free port found" >&2
-  exit 1
-}
+# pick_port: a free high port (scripts/bench_port.sh).
+# shellcheck source=scripts/bench_port.sh
+source "$root/scripts/bench_port.sh"
 wait_listen() {  # port: up to 10 s
   for _ in $(seq 100); do
     [[ -n $(ss -Htln "sport = :$1" 2>/dev/null) ]] && return 0

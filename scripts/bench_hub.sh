@@ -114,19 +114,9 @@ mkdir -p "$logs"
 rm -f "$logs"/*.out "$logs"/*.err "$logs"/*.log
 tmp=$(mktemp -d /tmp/hms-bench-hub.XXXXXX)
 
-# A random high port nothing listens on or is connected from right now.
-pick_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-    if [[ -z $(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ]]; then
-      echo "$p"
-      return
-    fi
-  done
-  echo "bench_hub: no free port found" >&2
-  exit 1
-}
+# pick_port: a free high port (scripts/bench_port.sh).
+# shellcheck source=scripts/bench_port.sh
+source "$root/scripts/bench_port.sh"
 
 hub_pid=""
 hub_port=""

@@ -59,18 +59,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-pick_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
-    if [[ -z $(ss -Htan "( sport = :$p or dport = :$p )" 2>/dev/null) ]]; then
-      echo "$p"
-      return
-    fi
-  done
-  echo "bench_instructions: no free port found" >&2
-  exit 1
-}
+# pick_port: a free high port (scripts/bench_port.sh).
+# shellcheck source=scripts/bench_port.sh
+source "$root/scripts/bench_port.sh"
 
 program_of() {  # impl -> the bench program
   case $1 in
