@@ -97,7 +97,6 @@ void Peer::close() {
   if (conn_) conn_->close();
 }
 
-
 void Peer::send_reply(std::uint16_t rid, FrameType type, std::string_view body) {
   if (!conn_) return;
   if (body.size() > kDefaultMaxBody) {

@@ -126,7 +126,7 @@ class ReactorImpl {
     const OutputLimits& lim = c.opts.limits;
     const std::size_t all = c.out.bytes();  // at least what the limits count
     if (((lim.hard && all > lim.hard) || (lim.soft && all > lim.soft)) && !within_output_limits(c)) return;
-    if (c.out.bytes() >= c.high_water) c.set(kAboveHigh);
+    if (all >= c.high_water) c.set(kAboveHigh);
     mark_dirty(c);
   }
   // False: `c` was closed for what it has queued (connection.cpp).
