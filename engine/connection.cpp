@@ -174,7 +174,7 @@ void arm_soft_timer(ReactorImpl& r, Conn& c, std::chrono::nanoseconds after) {
 // as a limit still reaches a reader that keeps up.
 static std::size_t waiting_bytes(Conn& c) noexcept { return c.out.empty() ? 0 : c.out.bytes() - c.out.at(0).len; }
 
-bool ReactorImpl::within_output_limits(Conn& c) {
+bool ReactorImpl::enforce_output_limits(Conn& c) {
   const OutputLimits& lim = c.opts.limits;
   const std::size_t queued = waiting_bytes(c);
   if (lim.hard && queued > lim.hard) {

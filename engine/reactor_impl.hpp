@@ -125,12 +125,13 @@ class ReactorImpl {
   void queued_more(Conn& c, std::size_t /*n*/) {
     const OutputLimits& lim = c.opts.limits;
     const std::size_t all = c.out.bytes();  // at least what the limits count
-    if (((lim.hard && all > lim.hard) || (lim.soft && all > lim.soft)) && !within_output_limits(c)) return;
+    if (((lim.hard && all > lim.hard) || (lim.soft && all > lim.soft)) && !enforce_output_limits(c)) return;
     if (all >= c.high_water) c.set(kAboveHigh);
     mark_dirty(c);
   }
-  // False: `c` was closed for what it has queued (connection.cpp).
-  bool within_output_limits(Conn& c);
+  // Closes `c` when what it queued is past a limit (for the soft limit,
+  // past it for too long); false when it did (connection.cpp).
+  bool enforce_output_limits(Conn& c);
   void conn_close(Conn& c, CloseReason r, std::string msg, bool now);  // close.cpp
   void maybe_finalize(Conn& c);
   void note_pinner(Conn& c);
