@@ -7,8 +7,8 @@
 #   scripts/bench_hub.sh [--quick] [--no-build] [--hub-threads N]
 #
 # --hub-threads N (default 1) runs hms-hub with N reactor threads; with more
-# than one, the hub's threads and hms-load share both cores (no pinning of
-# either), which is how the shard hand-off is measured.
+# than one, the hub's threads and hms-load may each run on either core
+# (both allowed cpus 0 and 1), which is how the shard hand-off is measured.
 #
 #   fanout_100x10  100 docks writing as fast as the path allows, 10 clients
 #                  subscribed to '*', 100-byte payloads: delivered frames/s
